@@ -1,0 +1,1 @@
+"""sitslab's web backend: FastAPI app, database, services and the command-line tool."""

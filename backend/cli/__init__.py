@@ -1,0 +1,17 @@
+"""The `sitslab` command-line tool; each module adds one group of commands."""
+
+from __future__ import annotations
+
+import typer
+
+from backend.cli import core, data, users
+
+app = typer.Typer(
+    help="sitslab: validate Sentinel-2 label patches, train U-BARN and the OSO Random Forest, "
+    "compare their maps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+core.register(app)
+data.register(app)
+app.add_typer(users.app, name="users")

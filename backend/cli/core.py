@@ -1,0 +1,59 @@
+"""`sitslab init` and `sitslab serve`."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from backend.config import get_settings
+from backend.db import get_sessionmaker
+from backend.services import demo, migrations
+from backend.services.nomenclatures import seed_builtins
+
+console = Console()
+
+
+def init(
+    demo_data: bool = typer.Option(False, "--demo", help="Also create demo users and data."),
+) -> None:
+    """Create or upgrade the database (Alembic) and load the built-in nomenclatures."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.resolved_database_url)
+    with get_sessionmaker()() as session:
+        seed_builtins(session=session)
+        console.print(f"Database ready: {settings.resolved_database_url}")
+        if not demo_data:
+            return
+        users = demo.ensure_demo_users(session=session)
+        with Progress(console=console) as bar:
+            task = bar.add_task("Demo dataset", total=None)
+            message = demo.ensure_demo_dataset(
+                session=session,
+                n_patches=settings.demo_patches,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        console.print(f"Demo dataset: {message}")
+    console.print("Demo logins (user / password / role):")
+    for username, role, password in users:
+        console.print(f"  {username:<11} {password:<20} {role}")
+
+
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on (default SITSLAB_HOST)."),
+    port: int = typer.Option(None, help="Port (default SITSLAB_PORT)."),
+) -> None:
+    """Serve the web app (and, embedded, one worker process)."""
+    import uvicorn
+
+    from backend.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    app.command()(init)
+    app.command()(serve)

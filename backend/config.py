@@ -1,0 +1,63 @@
+"""All settings of sitslab, read from SITSLAB_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """One place for every knob, so that the same code runs embedded or in production."""
+
+    model_config = SettingsConfigDict(env_prefix="SITSLAB_", env_file=".env", extra="ignore")
+
+    env: str = Field("dev", description="dev, test or prod; prod refuses the default secret")
+    data_dir: Path = Field(Path("./data"), description="patches, labels, runs, maps, exports")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite in data_dir")
+    secret_key: str = Field(DEV_SECRET, description="signs the session cookie")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_max_age_s: int = 14 * 24 * 3600
+    cookie_secure: bool = False
+    embedded_worker: bool = Field(True, description="serve also starts one worker process")
+    worker_poll_s: float = 1.0
+    lease_s: float = Field(30.0, description="a job's lease; renewed by heartbeats")
+    heartbeat_s: float = 5.0
+    max_attempts: int = 3
+    cancel_grace_s: float = 20.0
+    demo_patches: int = 100
+    prefetch: int = 3
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and self.secret_key == DEV_SECRET:
+            raise ValueError("SITSLAB_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sitslab.db').resolve()}"
+
+    def path(self, relative: str | Path) -> Path:
+        """Absolute path of a file the database refers to (always relative to data_dir)."""
+        return (self.data_dir / relative).resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache after changing the environment)."""
+    return Settings()
+
+
+def new_token() -> str:
+    """A random URL-safe token (sessions, CSRF, leases)."""
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,191 @@
+"""U-BARN: a per-pixel, per-date representation of a satellite image time series.
+
+Dumeur, Valero, Inglada, "Self-supervised spatio-temporal representation learning of
+satellite image time series", IEEE JSTARS 17, 4350–4367, 2024. The encoder is
+
+1. a spectro-spatial encoder (SSE, a small U-Net, ``ubarn_sse``) applied to each date:
+   (B, T, C, H, W) → (B, T, D, H, W); padded dates are skipped and left at zero;
+2. a sinusoidal encoding of the acquisition date (constant 1000, Vaswani et al. 2017)
+   *added* to the SSE output and broadcast over H, W;
+3. a temporal transformer applied to every pixel's sequence of dates, with the padded
+   dates masked as keys: (B·H·W, T, D) → (B·H·W, T, D).
+
+The output keeps one D vector per pixel and date, (B, T, D, H, W): no temporal
+aggregation happens inside the encoder, so the same weights serve the pre-training
+pretext (``ubarn_pretext``) and the segmentation head (``ubarn_heads``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from ml.models.ubarn_sse import SpectroSpatialEncoder
+
+DATE_ENCODING_CONSTANT = 1000.0
+MAX_SEQUENCES_PER_CALL = 65_535
+"""The fused attention kernels refuse batches above this many sequences; split B·H·W."""
+
+
+@dataclass(frozen=True)
+class UBarnConfig:
+    """Sizes of a U-BARN encoder and its segmentation head (defaults: the paper's).
+
+    The paper's encoder (≈1.1 M parameters) uses SSE encoder widths (64, 64, 64, 128),
+    decoder widths (32, 32, 64, 128), D = 64 and a 3-layer, 4-head transformer with
+    feed-forward 128 and dropout 0.1. ``head_heads`` and ``head_d_k`` size the L-TAE-like
+    attention pooling of the segmentation head.
+    """
+
+    in_channels: int = 10
+    encoder_widths: tuple[int, ...] = (64, 64, 64, 128)
+    decoder_widths: tuple[int, ...] = (32, 32, 64, 128)
+    d_model: int = 64
+    n_layers: int = 3
+    n_heads: int = 4
+    d_ff: int = 128
+    dropout: float = 0.1
+    head_heads: int = 4
+    head_d_k: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UBarnConfig:
+        """Inverse of ``to_dict``; unknown keys are an error, not silently dropped."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown U-BARN config keys: {sorted(unknown)}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+MODEL_SIZES: dict[str, UBarnConfig] = {
+    "tiny": UBarnConfig(
+        encoder_widths=(16, 16, 32),
+        decoder_widths=(16, 16, 32),
+        d_model=32,
+        n_layers=2,
+        n_heads=2,
+        d_ff=64,
+        dropout=0.0,
+        head_heads=4,
+        head_d_k=8,
+    ),
+    "paper": UBarnConfig(),
+}
+""""tiny" trains in seconds on a CPU (tests); "paper" is the published configuration."""
+
+
+def date_encoding(days: torch.Tensor, d_model: int) -> torch.Tensor:
+    """Sinusoidal code of acquisition dates, (B, T) days → (B, T, D) in [−1, 1].
+
+    Channel 2i is sin(days / 1000^(2i/D)) and 2i+1 the matching cosine (Vaswani et al.
+    2017 with the date in place of the token index, as U-BARN does).
+    """
+    half = torch.arange(0, d_model, 2, device=days.device, dtype=torch.float32)
+    inv_freq = torch.exp(-math.log(DATE_ENCODING_CONSTANT) * half / d_model)
+    angles = days.float().unsqueeze(-1) * inv_freq
+    code = torch.zeros(*days.shape, d_model, device=days.device, dtype=torch.float32)
+    code[..., 0::2] = torch.sin(angles)
+    code[..., 1::2] = torch.cos(angles[..., : d_model // 2])
+    return code
+
+
+class UBarnEncoder(nn.Module):
+    """SSE + date encoding + temporal transformer: (B, T, C, H, W) → (B, T, D, H, W).
+
+    Args:
+        config: the sizes; see ``UBarnConfig`` and ``MODEL_SIZES``.
+    """
+
+    def __init__(self, config: UBarnConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.sse = SpectroSpatialEncoder(
+            config.in_channels, config.encoder_widths, config.decoder_widths, config.d_model
+        )
+        layer = nn.TransformerEncoderLayer(
+            d_model=config.d_model,
+            nhead=config.n_heads,
+            dim_feedforward=config.d_ff,
+            dropout=config.dropout,
+            batch_first=True,
+        )
+        self.transformer = nn.TransformerEncoder(layer, num_layers=config.n_layers)
+        self.max_sequences = MAX_SEQUENCES_PER_CALL
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W of the input must be multiples of this (8 for the paper config)."""
+        return self.sse.size_multiple
+
+    def check_input(self, x: torch.Tensor, pad: torch.Tensor) -> None:
+        """Refuse inputs the network cannot process, with a message that says why."""
+        if x.ndim != 5:
+            raise ValueError(f"expected x of shape (B, T, C, H, W), got {tuple(x.shape)}")
+        b, t, c, h, w = x.shape
+        if c != self.config.in_channels:
+            raise ValueError(f"expected {self.config.in_channels} bands, got {c}")
+        m = self.size_multiple
+        if h % m or w % m:
+            raise ValueError(f"H and W must be multiples of {m}, got {h}×{w}")
+        if pad.shape != (b, t):
+            raise ValueError(f"pad must have shape (B, T) = {(b, t)}, got {tuple(pad.shape)}")
+        if bool(pad.all(dim=1).any()):
+            raise ValueError("every series needs at least one date that is not padding")
+
+    def embed(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """SSE on the non-padded dates only: (B, T, C, H, W) → (B, T, D, H, W), zeros at padding.
+
+        Skipping padded dates keeps them out of the decoder's BatchNorm statistics and
+        saves their compute.
+        """
+        self.check_input(x, pad)
+        b, t, _, h, w = x.shape
+        valid = ~pad
+        features = self.sse(x[valid])
+        out = features.new_zeros(b, t, self.config.d_model, h, w)
+        out[valid] = features
+        return out
+
+    def contextualise(
+        self, embedding: torch.Tensor, days: torch.Tensor, pad: torch.Tensor
+    ) -> torch.Tensor:
+        """Add the date code, then attend over dates per pixel: (B, T, D, H, W) → same shape."""
+        b, t, d, h, w = embedding.shape
+        z = embedding + date_encoding(days, d).to(embedding.dtype)[..., None, None]
+        sequences = z.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, d)
+        key_pad = pad[:, None, None, :].expand(b, h, w, t).reshape(b * h * w, t)
+        chunks = [
+            self.transformer(
+                sequences[i : i + self.max_sequences],
+                src_key_padding_mask=key_pad[i : i + self.max_sequences],
+            )
+            for i in range(0, sequences.shape[0], self.max_sequences)
+        ]
+        out = torch.cat(chunks).reshape(b, h, w, t, d).permute(0, 3, 4, 1, 2)
+        return out.masked_fill(pad[:, :, None, None, None], 0.0)
+
+    def forward(self, x: torch.Tensor, days: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Encode a batch of series.
+
+        Args:
+            x: (B, T, C, H, W) normalised reflectances.
+            days: (B, T) acquisition dates in days (e.g. day of year).
+            pad: (B, T) bool, True where a date is padding.
+
+        Returns:
+            (B, T, D, H, W) representations, zero at padded dates.
+
+        Raises:
+            ValueError: when H or W is not a multiple of ``size_multiple``, or shapes disagree.
+        """
+        return self.contextualise(self.embed(x, pad), days, pad)

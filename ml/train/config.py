@@ -1,0 +1,155 @@
+"""Training configurations for U-BARN runs, and their validation.
+
+Two presets: "tiny" (a small network on 32×32 crops that trains in seconds on a CPU, for
+tests and smoke runs) and "paper" (Dumeur et al., IEEE JSTARS 17, 2024: the published
+network, 64×64 crops, batch 2, Adam 1e-3, ReduceLROnPlateau, early stopping with patience
+20, up to 100+ epochs). A job's config dict picks a preset with "model" and overrides any
+other key; unknown keys and bad values are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from typing import Any
+
+import torch
+
+from ml.models.ubarn import MODEL_SIZES, UBarnConfig
+
+REGIMES = ("scratch", "frozen", "finetune")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a pre-training or fine-tuning run (saved in run.json)."""
+
+    model: str = "tiny"
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 2
+    patch_size: int = 32
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    patience: int = 5
+    """Epochs without improvement of the monitored score before stopping early."""
+    lr_patience: int = 3
+    """ReduceLROnPlateau patience, in epochs."""
+    lr_factor: float = 0.5
+    flips: bool = True
+    min_date_fraction: float = 0.7
+    max_dates: int | None = None
+    """Pad series to this many dates; None: the longest series of the snapshot."""
+    reference_date: str | None = None
+    """ISO origin of the date axis; None: 1 January of each series' year (day of year)."""
+    mask_rate: float = 0.6
+    """Pre-training only: fraction of valid pixel-dates corrupted."""
+    regime: str = "scratch"
+    """Fine-tuning only: "scratch", "frozen" (FR) or "finetune" (FT)."""
+    pretrained: str | None = None
+    """Fine-tuning only: out_dir of a pre-training run (needed by FR and FT)."""
+    label_fraction: float = 1.0
+
+    @property
+    def network(self) -> UBarnConfig:
+        """The network sizes of this run's model preset."""
+        return MODEL_SIZES[self.model]
+
+    @property
+    def reference(self) -> date | None:
+        """``reference_date`` as a date."""
+        return date.fromisoformat(self.reference_date) if self.reference_date else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "tiny": TrainConfig(model="tiny", epochs=10, patch_size=32, batch_size=2, patience=5),
+    "paper": TrainConfig(
+        model="paper", epochs=120, patch_size=64, batch_size=2, patience=20, lr_patience=10
+    ),
+}
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,)}
+
+
+def _check_types(config: dict[str, Any]) -> None:
+    """Refuse values of the wrong type (JSON from a web form may send "10" for 10)."""
+    for f in fields(TrainConfig):
+        if f.name not in config:
+            continue
+        value, kind = config[f.name], str(f.type)
+        if value is None and kind.endswith("| None"):
+            continue
+        base = kind.removesuffix(" | None")
+        ok = (
+            isinstance(value, bool)
+            if base == "bool"
+            else (isinstance(value, _TYPES[base]) and not isinstance(value, bool))
+        )
+        _check(ok, f"{f.name} must be of type {kind}, got {value!r}")
+
+
+def resolve_config(config: dict[str, Any], stage: str) -> TrainConfig:
+    """Preset of ``config["model"]`` (default "tiny") overridden by the other keys.
+
+    Raises:
+        ValueError: unknown key, unknown preset, or a value out of range.
+    """
+    config = dict(config)
+    if "pretrained" in config and config["pretrained"] is not None:
+        config["pretrained"] = str(config["pretrained"])
+    size = config.get("model", "tiny")
+    _check(size in PRESETS, f"model must be one of {sorted(PRESETS)}, got {size!r}")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(config) - known)
+    _check(not unknown, f"unknown config keys: {unknown}")
+    _check_types(config)
+    cfg = replace(PRESETS[size], **config)
+    _check(cfg.epochs >= 1, "epochs must be at least 1")
+    _check(cfg.lr > 0, "lr must be positive")
+    _check(cfg.batch_size >= 1, "batch_size must be at least 1")
+    multiple = 2 ** (len(cfg.network.encoder_widths) - 1)
+    _check(
+        cfg.patch_size >= multiple and cfg.patch_size % multiple == 0,
+        f"patch_size must be a positive multiple of {multiple}, got {cfg.patch_size}",
+    )
+    _check(cfg.device in DEVICES, f"device must be one of {DEVICES}, got {cfg.device!r}")
+    _check(
+        cfg.device != "cuda" or torch.cuda.is_available(), "device 'cuda' asked but no GPU found"
+    )
+    _check(0.0 < cfg.min_date_fraction <= 1.0, "min_date_fraction must be in (0, 1]")
+    _check(cfg.max_dates is None or cfg.max_dates >= 1, "max_dates must be positive")
+    _check(0.0 < cfg.mask_rate <= 1.0, "mask_rate must be in (0, 1]")
+    _check(0.0 < cfg.label_fraction <= 1.0, "label_fraction must be in (0, 1]")
+    _check(cfg.regime in REGIMES, f"regime must be one of {REGIMES}, got {cfg.regime!r}")
+    if cfg.reference_date is not None:
+        try:
+            date.fromisoformat(cfg.reference_date)
+        except ValueError as error:
+            raise ValueError(f"reference_date must be YYYY-MM-DD: {error}") from None
+    if stage == "finetune":
+        needs = cfg.regime in ("frozen", "finetune")
+        _check(
+            needs == (cfg.pretrained is not None),
+            f"regime {cfg.regime!r} "
+            + ("needs a pretrained run" if needs else "trains from scratch: drop 'pretrained'"),
+        )
+    return cfg
+
+
+def resolve_device(name: str) -> torch.device:
+    """ "auto" → CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)

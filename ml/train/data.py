@@ -1,0 +1,90 @@
+"""From a training-set snapshot to the datasets of a U-BARN run.
+
+Normalisation statistics come from the training split only (or, when fine-tuning a
+pre-trained encoder, from the pre-training run, so the encoder sees inputs scaled as it
+learnt them); they are cached in the checkpoint folder so that a resumed run does not
+re-read the store. Every series is padded to the longest one of the snapshot unless the
+config caps it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ml.context import JobContext
+from ml.data.dataset import Augmentation, ClassMapping, SitsDataset
+from ml.data.normalise import BandStats, compute_band_stats
+from ml.data.snapshot import SnapshotPatch, TrainingSet
+from ml.data.store import read_patch
+from ml.train.config import TrainConfig
+
+STATS_FILE = "normalisation.json"
+
+
+def load_training_set(snapshot: Path, needs: Sequence[str]) -> TrainingSet:
+    """The snapshot, refusing one without patches in the splits the run ``needs``."""
+    snapshot = Path(snapshot)
+    if not snapshot.is_file():
+        raise FileNotFoundError(f"training-set snapshot not found: {snapshot.name}")
+    training_set = TrainingSet.load(snapshot)
+    empty = [name for name in needs if not training_set.split(name)]
+    if empty:
+        raise ValueError(f"the snapshot has no patch in split(s) {empty}")
+    return training_set
+
+
+def band_stats(
+    ctx: JobContext, training_set: TrainingSet, config: TrainConfig, pretrained: dict | None
+) -> BandStats:
+    """The run's normalisation: the pre-trained run's, cached, or computed on the train split."""
+    if pretrained is not None:
+        stats = BandStats.from_dict(pretrained["normalisation"])
+        if list(stats.bands) != list(training_set.bands):
+            raise ValueError(
+                f"the pretrained run used bands {list(stats.bands)}, "
+                f"the snapshot has {list(training_set.bands)}"
+            )
+        return stats
+    cache = ctx.checkpoint_dir / STATS_FILE
+    if cache.is_file():
+        return BandStats.from_dict(json.loads(cache.read_text()))
+    train_dirs = [p.dir for p in training_set.split("train")]
+    stats = compute_band_stats(train_dirs, training_set.bands, seed=config.seed)
+    cache.write_text(json.dumps(stats.to_dict()))
+    return stats
+
+
+def longest_series(patches: Sequence[SnapshotPatch]) -> int:
+    """The largest number of dates among the patches (their metadata only is read)."""
+    return max(len(read_patch(p.dir).dates) for p in patches)
+
+
+def make_datasets(
+    training_set: TrainingSet,
+    train_patches: Sequence[SnapshotPatch],
+    config: TrainConfig,
+    stats: BandStats,
+    classes: ClassMapping | None,
+    *,
+    whole_test: bool,
+) -> tuple[SitsDataset, SitsDataset, SitsDataset]:
+    """Train (augmented random crops), val (centred crops) and test sets.
+
+    The test set serves whole patches when ``whole_test`` (every labelled pixel is
+    evaluated, in the canonical order shared with the Random Forest), else centred crops.
+    """
+    max_dates = config.max_dates or longest_series(training_set.patches)
+    common = {"stats": stats, "classes": classes, "seed": config.seed,
+              "reference_date": config.reference, "max_dates": max_dates}  # fmt: skip
+    augmentation = Augmentation(
+        random_crop=True, flips=config.flips, min_date_fraction=config.min_date_fraction
+    )
+    train = SitsDataset(
+        train_patches, patch_size=config.patch_size, augmentation=augmentation, **common
+    )
+    val = SitsDataset(training_set.split("val"), patch_size=config.patch_size, **common)
+    test_size = None if whole_test else config.patch_size
+    test = SitsDataset(training_set.split("test"), patch_size=test_size, **common)
+    return train, val, test

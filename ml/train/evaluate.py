@@ -1,0 +1,80 @@
+"""Scoring a segmentation model: validation figures per epoch and the test predictions.
+
+Test pixels are gathered in the canonical order shared with the Random Forest run
+(``ml.rf_train``): test patches in snapshot order, whole patches, row-major, pixels whose
+reference code the nomenclature ignores left out. Two runs on the same snapshot thus
+predict the very same pixels, which McNemar's test needs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ml.data.dataset import IGNORE_INDEX, SitsDataset
+from ml.data.store import read_label
+from ml.metrics import report_from_confusion
+from ml.models.ubarn_heads import SegmentationModel
+
+
+def segmentation_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the labelled pixels ((B, K, H, W) logits, (B, H, W) indices).
+
+    Mean over the pixels with a class (ignored ones are −1); zero when a crop has none,
+    where PyTorch's mean reduction would give NaN.
+    """
+    total = F.cross_entropy(logits.float(), label, ignore_index=IGNORE_INDEX, reduction="sum")
+    return total / (label != IGNORE_INDEX).sum().clamp(min=1)
+
+
+class ConfusionCounter:
+    """Accumulates a K×K confusion matrix (rows = reference) over batches of class indices."""
+
+    def __init__(self, n_classes: int) -> None:
+        self.n = n_classes
+        self.counts = torch.zeros(n_classes * n_classes, dtype=torch.int64)
+
+    def add(self, label: torch.Tensor, prediction: torch.Tensor) -> None:
+        """Count the labelled pixels of a batch."""
+        keep = label != IGNORE_INDEX
+        pairs = label[keep] * self.n + prediction[keep]
+        self.counts += torch.bincount(pairs.cpu(), minlength=self.n * self.n)
+
+    def mean_f1(self, codes: list[int]) -> float:
+        """Mean F1 over the classes present in the reference (``ml.metrics`` convention)."""
+        report = report_from_confusion(self.counts.reshape(self.n, self.n).numpy(), codes)
+        return report["mean_f1"]
+
+
+def predict_test(
+    model: SegmentationModel,
+    test: SitsDataset,
+    codes: list[int],
+    ignore: list[int],
+    device: torch.device,
+    autocast: Callable[[], AbstractContextManager[Any]],
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Reference and predicted codes of the test pixels in canonical order, and pixels/s."""
+    model.eval()
+    code_of = torch.as_tensor(codes, device=device)
+    y_true, y_pred, seconds, n_pixels = [], [], 0.0, 0
+    for index, patch in enumerate(test.patches):
+        sample = {k: v.unsqueeze(0).to(device) for k, v in test[index].items() if k != "label"}
+        start = time.perf_counter()
+        with torch.no_grad(), autocast():
+            logits = model.predict_logits(sample["x"], sample["days"], sample["pad"])
+        prediction = code_of[logits[0].argmax(0)].cpu().numpy().reshape(-1)
+        seconds += time.perf_counter() - start
+        n_pixels += prediction.size
+        reference = read_label(patch.label).reshape(-1)
+        keep = ~np.isin(reference, ignore)
+        y_true.append(reference[keep])
+        y_pred.append(prediction[keep].astype(reference.dtype))
+    speed = n_pixels / seconds if seconds > 0 else float("nan")
+    return np.concatenate(y_true), np.concatenate(y_pred), speed
