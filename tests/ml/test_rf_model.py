@@ -6,9 +6,11 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 
+from ml.metrics import evaluation_report
 from ml.plots import plot_confusion, plot_f1_bars, plot_learning_curves
 from ml.rf import (
     OSO_PARAMS,
@@ -21,7 +23,6 @@ from ml.rf import (
     save_model,
     vote_share,
 )
-from ml.metrics import evaluation_report
 
 BANDS = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
 DATES = [date(2024, 1, 5) + timedelta(days=12 * i) for i in range(8)]
@@ -86,13 +87,10 @@ def test_model_round_trip_and_vote_share(training_data, tmp_path: Path) -> None:
     assert confidence.dtype == np.uint8 and confidence.max() <= 100
     assert confidence.min() >= 100 // 3  # a 3-class majority holds at least a third
     assert (winners == model.predict(X)).mean() > 0.95
-    (tmp_path / "other.joblib").write_bytes(b"")
-    save_model_payload = tmp_path / "not_a_forest.joblib"
-    import joblib
-
-    joblib.dump({"a": 1}, save_model_payload)
+    not_a_forest = tmp_path / "not_a_forest.joblib"
+    joblib.dump({"a": 1}, not_a_forest)
     with pytest.raises(ValueError, match="Random Forest"):
-        load_model(save_model_payload)
+        load_model(not_a_forest)
 
 
 def write_run(tmp_path: Path, model, grid: list[date]) -> Path:
@@ -104,8 +102,7 @@ def write_run(tmp_path: Path, model, grid: list[date]) -> Path:
 
 
 def test_predictor_on_a_block(training_data, tmp_path: Path) -> None:
-    X, y, series = training_data
-    model = fit(X, y, **SMALL)
+    _, y, series = training_data
     grid = [DATES[0] + timedelta(days=10 * i) for i in range(9)]
     Xg = features(series, DATES, BANDS, grid=grid)
     model = fit(Xg, y, **SMALL)

@@ -1,0 +1,108 @@
+"""A fine-tuned U-BARN run as a map ``Predictor`` (``ml.predictor``).
+
+Map production slides a window over a tile and asks for class probabilities block by
+block. U-BARN sees space (the SSE's receptive field), so blocks carry a halo of context
+that the map writer discards, and the preferred window is the run's training patch size.
+Blocks are normalised with the run's own statistics and dated like its training series.
+Cloud masks are not needed at inference: U-BARN takes every date, cloudy or not, as the
+paper does (clouds only matter for the pre-training loss).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.data.dataset import days_since
+from ml.data.normalise import BandStats
+from ml.models.ubarn import UBarnConfig
+from ml.models.ubarn_heads import SegmentationModel
+from ml.train.artifacts import load_weights, read_run
+from ml.train.config import resolve_device
+
+
+class UBarnPredictor:
+    """Class probabilities of a U-BARN segmentation model for blocks of a time series.
+
+    Args:
+        model: the trained network.
+        stats: the run's band statistics (their band order is the model's).
+        classes: nomenclature codes of the probability axis.
+        patch_size: the training crop side, used as the preferred window.
+        reference_date: the run's date origin (None: 1 January of the series' year).
+        device: where to run the network.
+    """
+
+    def __init__(
+        self,
+        model: SegmentationModel,
+        stats: BandStats,
+        classes: list[int],
+        patch_size: int,
+        reference_date: date | None,
+        device: torch.device,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.stats = stats
+        self.classes = list(classes)
+        self.window: int | None = patch_size
+        self.halo = patch_size // 4
+        self.reference_date = reference_date
+        self.device = device
+
+    def _band_order(self, bands: list[str]) -> list[int]:
+        missing = [b for b in self.stats.bands if b not in bands]
+        if missing:
+            raise ValueError(f"the block lacks band(s) {missing} the model was trained on")
+        return [bands.index(b) for b in self.stats.bands]
+
+    def predict_proba(
+        self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
+    ) -> np.ndarray:
+        """Softmax probabilities (K, H, W) float32 for series (T, C, H, W) int16.
+
+        Raises:
+            ValueError: shapes that disagree, no date, or a band of the model missing.
+        """
+        if series.ndim != 4 or series.shape[0] == 0:
+            raise ValueError(f"expected series (T, C, H, W) with T > 0, got {series.shape}")
+        t, c, h, w = series.shape
+        if len(dates) != t or len(bands) != c or clouds.shape != (t, h, w):
+            raise ValueError(
+                f"series {series.shape}, clouds {clouds.shape}, {len(dates)} dates and "
+                f"{len(bands)} bands disagree"
+            )
+        x = self.stats.apply(np.asarray(series)[:, self._band_order(list(bands))])
+        days = days_since(dates, self.reference_date)
+        x_t = torch.from_numpy(x).unsqueeze(0).to(self.device)
+        days_t = torch.from_numpy(days).unsqueeze(0).to(self.device)
+        pad = torch.zeros(1, t, dtype=torch.bool, device=self.device)
+        use_amp = self.device.type == "cuda"
+        with torch.no_grad(), torch.autocast(self.device.type, enabled=use_amp):
+            logits = self.model.predict_logits(x_t, days_t, pad)
+        return logits[0].float().softmax(0).cpu().numpy().astype(np.float32)
+
+
+def load_ubarn_predictor(run_dir: Path, device: str = "auto") -> UBarnPredictor:
+    """Rebuild the predictor of a finished fine-tuning run (run.json + model.pt).
+
+    Raises:
+        FileNotFoundError: not a finished run folder.
+        ValueError: a pre-training run (it has no classifier) or another kind of run.
+    """
+    run = read_run(Path(run_dir), stage="finetune")
+    torch_device = resolve_device(device)
+    model = SegmentationModel(UBarnConfig.from_dict(run["network"]), len(run["classes"]))
+    model.load_state_dict(load_weights(Path(run_dir)))
+    reference = run["config"].get("reference_date")
+    return UBarnPredictor(
+        model,
+        BandStats.from_dict(run["normalisation"]),
+        [int(c) for c in run["classes"]],
+        int(run["config"]["patch_size"]),
+        date.fromisoformat(reference) if reference else None,
+        torch_device,
+    )

@@ -1,0 +1,177 @@
+"""Land-cover segmentation with U-BARN: from scratch, frozen (FR) or fine-tuned (FT).
+
+Dumeur, Valero, Inglada, IEEE JSTARS 17, 2024, Sec. IV: the encoder (random, or the
+weights of a pre-training run) + master-query attention pooling + a linear classifier,
+trained with cross-entropy on the labelled pixels (ignored codes left out), Adam,
+ReduceLROnPlateau, and early stopping on the validation mean F1. Label scarcity is
+simulated by keeping a seeded fraction of the training patches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ml.context import JobContext
+from ml.data.dataset import ClassMapping, SitsDataset, label_subset
+from ml.metrics import evaluation_report
+from ml.models.ubarn_heads import SegmentationModel
+from ml.plots import plot_confusion, plot_f1_bars
+from ml.train.artifacts import load_weights, read_run, stopped_result, write_json, write_run
+from ml.train.base import Batch, Trainer
+from ml.train.config import TrainConfig, resolve_config
+from ml.train.data import band_stats, load_training_set, make_datasets
+from ml.train.evaluate import ConfusionCounter, predict_test, segmentation_loss
+
+
+class FinetuneTrainer(Trainer):
+    """Segmentation training (monitors the validation mean F1).
+
+    Args:
+        encoder_weights: a pre-trained encoder's state dict (FR and FT regimes), or None.
+    """
+
+    stage = "finetune"
+    monitor = "val_mF1"
+    maximise = True
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        config: TrainConfig,
+        train_set: SitsDataset,
+        val_set: SitsDataset,
+        *,
+        classes: ClassMapping,
+        encoder_weights: dict[str, torch.Tensor] | None,
+    ) -> None:
+        self.classes = classes
+        self.encoder_weights = encoder_weights
+        super().__init__(ctx, config, train_set, val_set)
+
+    def configure_model(self) -> SegmentationModel:
+        """The segmentation network, its encoder loaded (and frozen) as the regime says."""
+        model = SegmentationModel(
+            self.config.network, len(self.classes.codes), frozen=self.config.regime == "frozen"
+        )
+        if self.encoder_weights is not None:
+            model.encoder.load_state_dict(self.encoder_weights)
+        return model
+
+    def training_step(self, batch: Batch) -> torch.Tensor:
+        """Cross-entropy of one batch of crops."""
+        logits = self.model(batch["x"], batch["days"], batch["pad"])
+        return segmentation_loss(logits, batch["label"])
+
+    def validation_scores(self, loader: DataLoader) -> dict[str, float]:
+        """{"val_loss": ..., "val_mF1": ...} over the centred validation crops."""
+        confusion = ConfusionCounter(len(self.classes.codes))
+        losses = []
+        for batch in loader:
+            batch = self.to_device(batch)
+            logits = self.model(batch["x"], batch["days"], batch["pad"])
+            losses.append(float(segmentation_loss(logits, batch["label"])))
+            confusion.add(batch["label"], logits.argmax(1))
+        return {
+            "val_loss": sum(losses) / len(losses),
+            "val_mF1": confusion.mean_f1(list(self.classes.codes)),
+        }
+
+
+def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torch.Tensor] | None]:
+    """run.json and encoder weights of the pre-training run the config names, if any."""
+    if cfg.pretrained is None:
+        return None, None
+    run = read_run(Path(cfg.pretrained), stage="pretrain")
+    if run["network"] != cfg.network.to_dict():
+        raise ValueError(
+            f"the pretrained run is a {run['config']['model']!r} model, the config asks "
+            f"for {cfg.model!r}"
+        )
+    weights = load_weights(Path(cfg.pretrained))
+    encoder = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
+    return run, encoder
+
+
+def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Train and evaluate a U-BARN segmentation run; write it into ``ctx.out_dir``.
+
+    Writes run.json ({"kind": "ubarn", "stage": "finetune", config, network,
+    normalisation, classes, ...}), model.pt, results.json (``ml.metrics.evaluation_report``
+    on the test split + timings), predictions.npz (y_true, y_pred codes of the test pixels
+    in canonical order), learning curves and plots. Resumes from ``ctx.checkpoint_dir``.
+
+    Args:
+        ctx: job context.
+        snapshot: training-set snapshot JSON file.
+        config: see ``ml.train.config.TrainConfig``; ``regime`` "frozen" and "finetune"
+            need ``pretrained``, the out_dir of a pre-training run.
+
+    Returns:
+        The results dict, or {"status": "cancelled", "stopped": True, ...} when cancelled.
+    """
+    cfg = resolve_config(config, "finetune")
+    pretrained, encoder_weights = _pretrained(cfg)
+    training_set = load_training_set(snapshot, ("train", "val", "test"))
+    nomenclature = training_set.nomenclature
+    classes = ClassMapping.from_nomenclature(nomenclature)
+    labelled = label_subset(training_set.split("train"), cfg.label_fraction, cfg.seed)
+    stats = band_stats(ctx, training_set, cfg, pretrained)
+    train, val, test = make_datasets(training_set, labelled, cfg, stats, classes, whole_test=True)
+    trainer = FinetuneTrainer(
+        ctx, cfg, train, val, classes=classes, encoder_weights=encoder_weights
+    )
+    fit = trainer.fit()
+    if fit.stopped:
+        return stopped_result(fit)
+    trainer.load_best()
+    codes = list(classes.codes)
+    ignore = sorted(int(c) for c in nomenclature.ignore_codes)
+    y_true, y_pred, speed = predict_test(
+        trainer.model, test, codes, ignore, trainer.device, trainer.autocast
+    )
+    names = {c.code: c.name_en for c in nomenclature.classes}
+    report = evaluation_report(y_true, y_pred, codes, names=names)
+    results = {
+        **report,
+        "kind": "ubarn",
+        "stage": "finetune",
+        "regime": cfg.regime,
+        "label_fraction": cfg.label_fraction,
+        "best_val_mF1": fit.best_score,
+        "best_epoch": fit.best_epoch,
+        "epochs_run": fit.epochs_run,
+        "fit_seconds": fit.train_time_s,
+        "predict_pixels_per_second": speed,
+        "train_patches": [p.id for p in labelled],
+        "test_patches": [p.id for p in test.patches],
+        "snapshot": training_set.id,
+        "stopped": False,
+    }
+    run_info = {
+        "stage": "finetune",
+        "config": cfg.to_dict(),
+        "network": cfg.network.to_dict(),
+        "bands": list(training_set.bands),
+        "normalisation": stats.to_dict(),
+        "classes": codes,
+        "class_index": classes.to_dict(),
+        "nomenclature": nomenclature.to_dict(),
+        "snapshot": training_set.id,
+        "max_dates": train.max_dates,
+        "train_patches": [p.id for p in labelled],
+        "pretrained_snapshot": pretrained["snapshot"] if pretrained else None,
+    }
+    out = ctx.out_dir
+    title = f"U-BARN {cfg.regime}, {cfg.label_fraction:.0%} labels"
+    write_run(out, run_info, trainer.model, fit, title)
+    write_json(out / "results.json", results)
+    np.savez_compressed(out / "predictions.npz", y_true=y_true, y_pred=y_pred)
+    plot_confusion(report, out / "confusion.png", names=names, title=title)
+    plot_f1_bars({"U-BARN": report}, out / "f1.png", names=names)
+    ctx.progress(1.0, f"done: OA {report['oa']:.3f}, mF1 {report['mean_f1']:.3f}")
+    return results
