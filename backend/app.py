@@ -10,10 +10,49 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from backend.config import get_settings
 from backend.errors import install_error_handlers
-from backend.routes import auth, dashboard, datasets, health, nomenclatures
+from backend.routes import (
+    adjudication,
+    agreement,
+    auth,
+    campaigns,
+    dashboard,
+    datasets,
+    exports,
+    health,
+    jobs,
+    maps,
+    nomenclatures,
+    patches,
+    review,
+    runs,
+)
 from backend.templating import FRONTEND
+from backend.tiles import install_tiles
 
-ROUTERS = [health.router, auth.router, dashboard.router, nomenclatures.router, datasets.router]
+ROUTERS = [
+    health.router,
+    auth.router,
+    dashboard.router,
+    nomenclatures.router,
+    datasets.router,
+    patches.router,
+    patches.pages,
+    review.router,
+    review.pages,
+    maps.router,
+    maps.pages,
+    campaigns.router,
+    campaigns.pages,
+    agreement.router,
+    agreement.pages,
+    adjudication.router,
+    adjudication.pages,
+    exports.router,
+    jobs.router,
+    jobs.pages,
+    runs.router,
+    runs.pages,
+]
 
 
 def create_app() -> FastAPI:
@@ -36,6 +75,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    install_tiles(app, settings)
     install_error_handlers(app)
 
     @app.exception_handler(HTTPException)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     cancel_grace_s: float = 20.0
     demo_patches: int = 100
     prefetch: int = 3
+    gdal_cachemax_mb: int = Field(256, description="GDAL block cache for serving map tiles")
+    tile_cache_items: int = Field(4096, description="rendered map tiles kept in memory")
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> Settings:

@@ -212,8 +212,6 @@ def _check(name: str, classes: tuple[NomenclatureClass, ...], source: str) -> No
         if not c.name_en:
             raise ValueError(f"{source}: class {c.code} has no English name (name_en)")
         if not _COLOUR.match(c.colour):
-            raise ValueError(
-                f"{source}: class {c.code} has bad colour {c.colour!r}; use #rrggbb"
-            )
+            raise ValueError(f"{source}: class {c.code} has bad colour {c.colour!r}; use #rrggbb")
     if all(c.ignore for c in classes):
         raise ValueError(f"{source}: every class is marked ignore; nothing could be learnt")

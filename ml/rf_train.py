@@ -141,7 +141,7 @@ def _training_samples(
 def _evaluate(
     model: Any, patches: list[SnapshotPatch], bands: list[str], grid: np.ndarray,
     ignore: np.ndarray, oso_maps: bool,
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], float]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], float | None]:  # fmt: skip
     """Test pixels in canonical order (truth, prediction), OSO rasters, pixels per second."""
     y_true, y_pred, maps = [], [], {}
     seconds, n_pixels = 0.0, 0
@@ -162,7 +162,7 @@ def _evaluate(
             pred = pred[keep]
         y_true.append(labels)
         y_pred.append(pred.astype(labels.dtype))
-    speed = n_pixels / seconds if seconds > 0 else float("nan")
+    speed = n_pixels / seconds if seconds > 0 else None
     return np.concatenate(y_true), np.concatenate(y_pred), maps, speed
 
 

@@ -214,3 +214,26 @@ def browser_login(page, username: str, password: str = PASSWORD) -> None:  # noq
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture(scope="session")
+def synthetic_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic dataset in the GeoTIFF layout, generated once per test session.
+
+    Tests must not modify it: copy it first (`shutil.copytree`) to break it on purpose.
+    """
+    from ml.data import synthetic
+
+    out = tmp_path_factory.mktemp("synthetic") / "tiny"
+    synthetic.generate(out, n_patches=4, patch_size=32, n_dates=6, seed=3)
+    return out
+
+
+@pytest.fixture
+def ingested_dataset(session: Session, synthetic_source: Path):  # noqa: ANN201
+    """The tiny synthetic dataset ingested into the test database; returns the Dataset row."""
+    from backend.models import Dataset
+    from backend.services.ingest import ingest
+
+    report = ingest(session=session, path=synthetic_source, format="geotiff", name="tiny")
+    return session.get(Dataset, report.dataset_id)

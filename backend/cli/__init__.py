@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import core, data, users
+from backend.cli import core, data, export, jobs, users
 
 app = typer.Typer(
     help="sitslab: validate Sentinel-2 label patches, train U-BARN and the OSO Random Forest, "
@@ -14,4 +14,6 @@ app = typer.Typer(
 )
 core.register(app)
 data.register(app)
+export.register(app)
+jobs.register(app)
 app.add_typer(users.app, name="users")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -50,7 +53,20 @@ def serve(
     from backend.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port)
+    worker = None
+    if settings.embedded_worker:
+        # One worker beside the server (the embedded default); queued jobs are rows, so
+        # restarting both loses nothing.
+        worker = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"])
+    try:
+        uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=settings.cancel_grace_s)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from backend.deps import CurrentUser, SessionDep
-from backend.models import Dataset
+from backend.models import Campaign, Dataset, Role
+from backend.services.campaigns import campaign_progress
 from backend.services.datasets import dataset_out
 from backend.templating import render
 
@@ -16,6 +17,15 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    """Datasets with their validation progress."""
+    """Datasets with their validation progress, and each active campaign's per annotator
+    (annotators see their own row only)."""
     datasets = [dataset_out(session=session, dataset=d) for d in session.scalars(select(Dataset))]
-    return render(request, "dashboard.html", user, datasets=datasets)
+    campaigns = [
+        campaign_progress(session=session, campaign=c)
+        for c in session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id.desc()))
+    ]
+    if not user.has_role(Role.reviewer):
+        for c in campaigns:
+            c["annotators"] = [a for a in c["annotators"] if a["user_id"] == user.id]
+        campaigns = [c for c in campaigns if c["annotators"]]
+    return render(request, "dashboard.html", user, datasets=datasets, campaigns=campaigns)

@@ -24,6 +24,7 @@ from backend.services import nomenclatures
 from ml.data import layouts, store
 
 Progress = Callable[[int, int], None]
+SCENE_FOLDER = "scene"  # whole-scene rasters beside the patches (docs/data-format.md)
 
 
 @dataclass
@@ -85,9 +86,10 @@ def ingest(
             report.added += 1
             if progress:
                 progress(done, len(todo))
-        if scan.scene_dir is not None and dataset.scene_dir is None:
+        scene = Path(path) / SCENE_FOLDER
+        if (scene / "series.tif").exists() and dataset.scene_dir is None:
             target = Path("scenes") / str(dataset.id)
-            shutil.copytree(scan.scene_dir, settings.path(target), dirs_exist_ok=True)
+            shutil.copytree(scene, settings.path(target), dirs_exist_ok=True)
             written.append(settings.path(target))
             dataset.scene_dir = str(target)
         session.commit()

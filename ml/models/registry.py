@@ -25,7 +25,9 @@ def run_kind(run_dir: Path) -> str:
     """
     path = Path(run_dir) / "run.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no run.json in run folder {Path(run_dir).name}: not a finished run")
+        raise FileNotFoundError(
+            f"no run.json in run folder {Path(run_dir).name}: not a finished run"
+        )
     kind = json.loads(path.read_text()).get("kind")
     if kind not in KINDS:
         raise ValueError(f"unknown run kind {kind!r}; expected one of {KINDS}")

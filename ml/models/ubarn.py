@@ -124,7 +124,10 @@ class UBarnEncoder(nn.Module):
 
     @property
     def size_multiple(self) -> int:
-        """H and W of the input must be multiples of this (8 for the paper config)."""
+        """H and W must be multiples of this (8 for the paper config), and at least twice it.
+
+        Twice, so that the deepest SSE level is at least 2×2, which reflect padding needs.
+        """
         return self.sse.size_multiple
 
     def check_input(self, x: torch.Tensor, pad: torch.Tensor) -> None:
@@ -135,8 +138,8 @@ class UBarnEncoder(nn.Module):
         if c != self.config.in_channels:
             raise ValueError(f"expected {self.config.in_channels} bands, got {c}")
         m = self.size_multiple
-        if h % m or w % m:
-            raise ValueError(f"H and W must be multiples of {m}, got {h}×{w}")
+        if h % m or w % m or h < 2 * m or w < 2 * m:
+            raise ValueError(f"H and W must be multiples of {m}, at least {2 * m}, got {h}×{w}")
         if pad.shape != (b, t):
             raise ValueError(f"pad must have shape (B, T) = {(b, t)}, got {tuple(pad.shape)}")
         if bool(pad.all(dim=1).any()):

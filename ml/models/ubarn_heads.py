@@ -89,14 +89,14 @@ class SegmentationModel(nn.Module):
     def predict_logits(
         self, x: torch.Tensor, days: torch.Tensor, pad: torch.Tensor
     ) -> torch.Tensor:
-        """Logits for any H, W: pad to the size multiple (reflect), run, crop back.
+        """Logits for any H, W: pad to a size the encoder takes (reflect), run, crop back.
 
         Evaluation and map production see whole patches and edge blocks whose sides are
         not multiples of 8; mirroring the border is what the SSE's reflect padding does.
         """
         h, w = x.shape[-2:]
         m = self.encoder.size_multiple
-        extra_h, extra_w = -h % m, -w % m
+        extra_h, extra_w = max(-h % m, 2 * m - h), max(-w % m, 2 * m - w)
         if extra_h or extra_w:
             b, t, c = x.shape[:3]
             mode = "reflect" if extra_h < h and extra_w < w else "replicate"

@@ -39,7 +39,9 @@ def read_run(run_dir: Path, stage: str | None = None) -> dict[str, Any]:
     """
     path = Path(run_dir) / RUN_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no {RUN_FILE} in run folder {Path(run_dir).name}: not a finished run")
+        raise FileNotFoundError(
+            f"no {RUN_FILE} in run folder {Path(run_dir).name}: not a finished run"
+        )
     run = json.loads(path.read_text())
     if run.get("kind") != "ubarn":
         raise ValueError(f"run {Path(run_dir).name} is a {run.get('kind')!r} run, not U-BARN")

@@ -93,7 +93,9 @@ def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torc
             f"for {cfg.model!r}"
         )
     weights = load_weights(Path(cfg.pretrained))
-    encoder = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
+    encoder = {
+        k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")
+    }
     return run, encoder
 
 

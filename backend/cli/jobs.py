@@ -1,0 +1,149 @@
+"""`sitslab worker`, `sitslab jobs ...` (launch, list, cancel, retry) and `sitslab experiment`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from backend.config import get_settings
+from backend.db import get_engine, get_sessionmaker
+from backend.errors import DomainError
+from backend.services import jobs as job_service
+from backend.services import queue
+
+console = Console()
+app = typer.Typer(
+    help="Launch and follow jobs (training, evaluation, comparison).", no_args_is_help=True
+)
+
+
+def worker(
+    gpus: str = typer.Option("", help="GPUs to use, e.g. 0,1 (one job per GPU)."),
+    backend: str = typer.Option("local", help="local (child processes) or slurm (submitit)."),
+    concurrency: int = typer.Option(0, help="Jobs at once (default: one per GPU, or 1)."),
+    kinds: str = typer.Option("", help="Only claim these job kinds, comma-separated."),
+    burst: bool = typer.Option(False, help="Exit once the queue is empty."),
+    partition: str = typer.Option("", help="SLURM partition."),
+    slurm_gpus: int = typer.Option(1, help="GPUs per SLURM job."),
+    time_min: int = typer.Option(24 * 60, help="SLURM time limit per job, in minutes."),
+) -> None:
+    """Run a worker: claim queued jobs and run them until stopped (Ctrl-C, SIGTERM)."""
+    from backend.worker.local import LocalBackend
+    from backend.worker.supervisor import Supervisor
+
+    settings = get_settings()
+    if backend == "slurm":
+        from backend.worker.slurm import SlurmBackend
+
+        runner = SlurmBackend(
+            folder=settings.path("slurm"),
+            partition=partition or None,
+            gpus=slurm_gpus,
+            time_min=time_min,
+        )
+    elif backend == "local":
+        runner = LocalBackend()
+    else:
+        raise typer.BadParameter("backend must be local or slurm", param_hint="--backend")
+    stopping = {"now": False}
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    supervisor = Supervisor(
+        engine=get_engine(),
+        settings=settings,
+        backend=runner,
+        gpus=[g.strip() for g in gpus.split(",") if g.strip()],
+        concurrency=concurrency or None,
+        kinds=[k.strip() for k in kinds.split(",") if k.strip()] or None,
+    )
+    supervisor.run(burst=burst, should_exit=lambda: stopping["now"])
+
+
+@app.command("launch")
+def launch(
+    kind: str = typer.Argument(
+        ..., help="pretrain, finetune, train_rf, evaluate, compare, selftest."
+    ),
+    params: str = typer.Option(
+        "{}", "--params", "-p", help="JSON parameters, e.g. '{\"dataset_id\": 1}'."
+    ),
+) -> None:
+    """Queue a job (the same checks as the web form)."""
+    try:
+        values = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="--params") from None
+    with get_sessionmaker()() as session:
+        try:
+            job = job_service.launch(
+                session=session, settings=get_settings(), kind=kind, params=values
+            )
+        except DomainError as exc:
+            console.print(f"[red]{exc.message}[/red] {exc.detail or ''}")
+            raise typer.Exit(2) from None
+    console.print(f"Queued job {job.id} ({kind}).")
+
+
+@app.command("list")
+def list_jobs(state: str = typer.Option("", help="Only jobs in this state.")) -> None:
+    """Recent jobs with their state and progress."""
+    table = Table("id", "kind", "state", "progress", "message", "attempts")
+    with get_sessionmaker()() as session:
+        for job in job_service.list_jobs(session=session, state=state or None):
+            table.add_row(
+                str(job.id),
+                job.kind,
+                job.state,
+                f"{job.progress:.0%}",
+                job.message,
+                str(job.attempts),
+            )
+    console.print(table)
+
+
+@app.command("cancel")
+def cancel(job_id: int) -> None:
+    """Cancel a queued job, or ask a running one to stop."""
+    with get_sessionmaker()() as session:
+        job = queue.request_cancel(session=session, job_id=job_id)
+    console.print(f"Job {job_id}: {job.state}{' (stopping)' if job.cancel_requested else ''}.")
+
+
+@app.command("retry")
+def retry(job_id: int) -> None:
+    """Queue a failed or cancelled job again."""
+    with get_sessionmaker()() as session:
+        queue.retry(session=session, job_id=job_id)
+    console.print(f"Job {job_id} queued again.")
+
+
+@app.command("wait")
+def wait(
+    job_id: int, timeout_s: float = typer.Option(3600, help="Give up after this long.")
+) -> None:
+    """Wait for a job to end; exit status 0 only when it succeeded."""
+    deadline = time.monotonic() + timeout_s
+    with get_sessionmaker()() as session:
+        while time.monotonic() < deadline:
+            job = job_service.get_job(session=session, job_id=job_id)
+            session.refresh(job)
+            if job.state in queue.FINISHED:
+                console.print(f"Job {job_id}: {job.state} {job.message}")
+                raise typer.Exit(0 if job.state == "succeeded" else 1)
+            time.sleep(1)
+    raise typer.Exit(124)
+
+
+def register(root: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    root.command()(worker)
+    root.add_typer(app, name="jobs")

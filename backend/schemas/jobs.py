@@ -1,0 +1,183 @@
+"""Job launch parameters per kind, validated before anything is written.
+
+One pydantic model per job kind; ``extra="forbid"`` so a misspelt key is an error, not
+a silently ignored setting. The ranges are the ones a person can sensibly ask for; the
+trainers check the rest (ml.train.config, ml.rf_train).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from backend.models.datasets import PatchStatus
+
+
+def _multiple_of_8(value: int) -> int:
+    if value % 8:
+        raise ValueError("must be a multiple of 8")
+    return value
+
+
+Epochs = Annotated[int, Field(ge=1, le=1000)]
+LearningRate = Annotated[float, Field(gt=0, le=1)]
+BatchSize = Annotated[int, Field(ge=1, le=256)]
+PatchSize = Annotated[int, Field(ge=16, le=256), AfterValidator(_multiple_of_8)]
+LabelFraction = Annotated[float, Field(gt=0, le=1)]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Device = Literal["auto", "cpu", "cuda"]
+ModelSize = Literal["tiny", "paper"]
+
+
+class Source(BaseModel):
+    """Which labels a job uses: an existing training set, or a new snapshot of a dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=200)] | None = None
+    dataset_id: int | None = None
+    training_set_id: int | None = None
+    statuses: list[PatchStatus] = [PatchStatus.accepted, PatchStatus.corrected]
+    include_unreviewed: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Source:
+        if (self.dataset_id is None) == (self.training_set_id is None):
+            raise ValueError("give exactly one of dataset_id (a new snapshot) or training_set_id")
+        return self
+
+
+class TrainingParams(Source):
+    """Settings shared by the U-BARN trainers."""
+
+    model: ModelSize = "tiny"
+    epochs: Epochs = 10
+    lr: LearningRate = 1e-3
+    batch_size: BatchSize = 2
+    patch_size: PatchSize = 32
+    seed: Seed = 0
+    device: Device = "auto"
+
+
+class PretrainParams(TrainingParams):
+    """U-BARN self-supervised pre-training (masked reconstruction)."""
+
+
+class FinetuneParams(TrainingParams):
+    """U-BARN segmentation: from scratch, or from a pre-training run frozen / fine-tuned."""
+
+    regime: Literal["scratch", "frozen", "finetune"] = "scratch"
+    label_fraction: LabelFraction = 1.0
+    pretrained_run_id: int | None = None
+
+    @model_validator(mode="after")
+    def _pretrained_when_needed(self) -> FinetuneParams:
+        if self.regime != "scratch" and self.pretrained_run_id is None:
+            raise ValueError(f"regime {self.regime!r} needs pretrained_run_id")
+        if self.regime == "scratch" and self.pretrained_run_id is not None:
+            raise ValueError("regime 'scratch' trains from scratch: drop pretrained_run_id")
+        return self
+
+
+class RandomForestParams(Source):
+    """The OSO Random Forest."""
+
+    label_fraction: LabelFraction = 1.0
+    seed: Seed = 0
+    device: Device = "auto"
+
+
+class EvaluateParams(Source):
+    """Evaluate a finished run on the test split of a training set."""
+
+    run_id: int
+    device: Device = "auto"
+
+
+class CompareParams(Source):
+    """A whole experiment: RF, U-BARN from scratch, pre-training + fine-tuning."""
+
+    model: ModelSize = "tiny"
+    label_fraction: LabelFraction = 1.0
+    epochs: Epochs = 10
+    pretrain_epochs: Epochs = 10
+    lr: LearningRate = 1e-3
+    batch_size: BatchSize = 2
+    patch_size: PatchSize = 32
+    seed: Seed = 0
+    device: Device = "auto"
+
+
+class SelftestParams(BaseModel):
+    """The worker health check: count steps with a checkpoint after each."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=200)] | None = None
+    steps: Annotated[int, Field(ge=1, le=1000)] = 3
+    step_s: Annotated[float, Field(ge=0, le=60)] = 0.0
+    seed: Seed = 1
+    fail_at: Annotated[int, Field(ge=0)] | None = None
+
+
+class PredictMapParams(BaseModel):
+    """Predict a dataset's whole scene with a finished U-BARN or RF run (ml.predict)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=200)] | None = None
+    run_id: int
+    scene_dataset_id: int
+    block: Annotated[int, Field(ge=64, le=4096)] = 512
+    device: Device = "auto"
+
+
+PARAMS: dict[str, type[BaseModel]] = {
+    "pretrain": PretrainParams,
+    "finetune": FinetuneParams,
+    "train_rf": RandomForestParams,
+    "evaluate": EvaluateParams,
+    "compare": CompareParams,
+    "selftest": SelftestParams,
+    "predict_map": PredictMapParams,
+}
+
+
+class JobIn(BaseModel):
+    """POST /api/v1/jobs: a kind and its parameters."""
+
+    kind: str
+    params: dict[str, Any] = {}
+
+
+class JobOut(BaseModel):
+    """A job as lists and pages show it."""
+
+    id: int
+    kind: str
+    state: str
+    params: dict[str, Any]
+    progress: float
+    message: str
+    error: str | None
+    attempts: int
+    max_attempts: int
+    cancel_requested: bool
+    worker_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    elapsed_s: float | None
+    eta_s: float | None
+    run_ids: list[int] = []
+
+
+class JobEventOut(BaseModel):
+    """One job event (progress, log line, metric point)."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,158 @@
+"""Launching jobs (validated, all or nothing) and reading them back for pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.config import Settings, get_settings
+from backend.errors import Invalid, NotFound
+from backend.models import Job, JobEvent, JobState, Run
+from backend.models.base import utcnow
+from backend.schemas.jobs import PARAMS, JobEventOut, JobOut
+from backend.services import queue
+from backend.services.map_products import scene_config
+from backend.services.queue import as_utc
+from backend.services.training_sets import create_training_set, get_training_set
+
+SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed")
+
+
+def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Check a launch's parameters against its kind's schema; Invalid lists field errors.
+
+    Returns:
+        The parameters with defaults filled in (JSON-ready).
+    """
+    schema = PARAMS.get(kind)
+    if schema is None:
+        raise Invalid(
+            f"Unknown job kind {kind!r}; choose one of {', '.join(PARAMS)}.", field="kind"
+        )
+    try:
+        return schema.model_validate(params).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = {
+            ".".join(str(p) for p in e["loc"]) or "params": e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        }
+        first = next(iter(errors.items()))
+        raise Invalid(f"Invalid {first[0]}: {first[1]}", errors=errors) from None
+
+
+def _check_references(session: Session, params: dict[str, Any]) -> None:
+    """404 for a training set or run id that does not exist (before anything is written)."""
+    if params.get("training_set_id") is not None:
+        get_training_set(session=session, training_set_id=params["training_set_id"])
+    if params.get("scene_dataset_id") is not None:
+        dataset_id = params["scene_dataset_id"]
+        scene_config(session=session, settings=get_settings(), dataset_id=dataset_id)
+    for key in ("pretrained_run_id", "run_id"):
+        if params.get(key) is not None:
+            run = session.get(Run, params[key])
+            if run is None:
+                raise NotFound(f"No run with id {params[key]}.", field=key)
+            if key == "pretrained_run_id" and run.kind not in ("pretrain",):
+                raise Invalid(f"Run {run.id} is a {run.kind} run, not a pre-training.", field=key)
+
+
+def launch(
+    *,
+    session: Session,
+    settings: Settings,
+    kind: str,
+    params: dict[str, Any],
+    created_by: int | None = None,
+) -> Job:
+    """Validate, snapshot the labels when a dataset is given, and enqueue one job.
+
+    Nothing is written when any check fails. With ``dataset_id`` the current validated
+    labels are frozen into a new training set now, so the run uses the labels of the
+    moment it was launched, whenever a worker picks it up.
+    """
+    clean = validate_params(kind, params)
+    _check_references(session, clean)
+    if clean.get("dataset_id") is not None:
+        training_set = create_training_set(
+            session=session,
+            settings=settings,
+            dataset_id=clean["dataset_id"],
+            statuses=clean["statuses"],
+            include_unreviewed=clean["include_unreviewed"],
+            created_by=created_by,
+        )
+        clean["training_set_id"] = training_set.id
+    for key in SNAPSHOT_KEYS:
+        clean.pop(key, None)
+    return queue.enqueue(
+        session=session,
+        kind=kind,
+        params=clean,
+        created_by=created_by,
+        max_attempts=settings.max_attempts,
+    )
+
+
+def get_job(*, session: Session, job_id: int) -> Job:
+    """The job, or NotFound."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"No job with id {job_id}.")
+    return job
+
+
+def job_out(*, session: Session, job: Job) -> JobOut:
+    """A job with its elapsed time, ETA (linear in progress) and the runs it produced."""
+    started, finished = as_utc(job.started_at), as_utc(job.finished_at)
+    elapsed = eta = None
+    if started is not None:
+        elapsed = ((finished or utcnow()) - started).total_seconds()
+        if job.state == JobState.running.value and 0.01 < job.progress < 1:
+            eta = elapsed * (1 - job.progress) / job.progress
+    runs = list(session.scalars(select(Run.id).where(Run.job_id == job.id).order_by(Run.id)))
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        state=job.state,
+        params=job.params,
+        progress=job.progress,
+        message=job.message,
+        error=job.error,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        cancel_requested=job.cancel_requested,
+        worker_id=job.worker_id,
+        created_at=as_utc(job.created_at),
+        started_at=started,
+        finished_at=finished,
+        elapsed_s=elapsed,
+        eta_s=eta,
+        run_ids=runs,
+    )
+
+
+def list_jobs(*, session: Session, state: str | None = None, limit: int = 100) -> list[JobOut]:
+    """Newest jobs first."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if state:
+        query = query.where(Job.state == state)
+    return [job_out(session=session, job=j) for j in session.scalars(query)]
+
+
+def job_events(
+    *, session: Session, job_id: int, after: int = 0, limit: int = 1000
+) -> list[JobEventOut]:
+    """Events of a job with id > ``after``, oldest first."""
+    rows = session.scalars(
+        select(JobEvent)
+        .where(JobEvent.job_id == job_id, JobEvent.id > after)
+        .order_by(JobEvent.id)
+        .limit(limit)
+    )
+    return [
+        JobEventOut(id=e.id, kind=e.kind, payload=e.payload, created_at=as_utc(e.created_at))
+        for e in rows
+    ]

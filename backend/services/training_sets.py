@@ -1,0 +1,166 @@
+"""Training-set versions: a frozen snapshot of which patches and which label revisions.
+
+A run must stay reproducible after more labels are validated or corrected, so launching
+a run freezes the current state: each selected patch with its CURRENT label revision
+(highest version). The snapshot file follows ml.data.snapshot (paths relative to its
+folder) and also records each patch's revision id and version, so a run's page can say
+exactly which labels it learnt from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.config import Settings
+from backend.errors import Invalid, NotFound
+from backend.models import Dataset, LabelRevision, Nomenclature, Patch, PatchStatus, TrainingSet
+from backend.services.nomenclatures import to_ml
+from ml.data.snapshot import SNAPSHOT_VERSION
+
+DEFAULT_STATUSES = (PatchStatus.accepted.value, PatchStatus.corrected.value)
+SNAPSHOT_DIR = "snapshots"
+
+
+def create_training_set(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset_id: int,
+    statuses: Iterable[str] = DEFAULT_STATUSES,
+    include_unreviewed: bool = False,
+    name: str | None = None,
+    created_by: int | None = None,
+) -> TrainingSet:
+    """Snapshot a dataset's patches with the chosen statuses; commit and return the row.
+
+    Args:
+        dataset_id: the dataset to snapshot.
+        statuses: patch statuses to include (default: accepted and corrected).
+        include_unreviewed: also include patches nobody reviewed yet.
+
+    Raises:
+        NotFound: no such dataset.
+        Invalid: no patch matches, or the snapshot lacks a train or test patch.
+    """
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"No dataset with id {dataset_id}.")
+    wanted = sorted(
+        {str(s) for s in statuses}
+        | ({PatchStatus.unreviewed.value} if include_unreviewed else set())
+    )
+    unknown = set(wanted) - {s.value for s in PatchStatus}
+    if unknown:
+        raise Invalid(f"Unknown patch statuses: {', '.join(sorted(unknown))}.")
+    current = (
+        select(LabelRevision.patch_id, func.max(LabelRevision.version).label("version"))
+        .group_by(LabelRevision.patch_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Patch, LabelRevision)
+        .join(current, current.c.patch_id == Patch.id)
+        .join(
+            LabelRevision,
+            (LabelRevision.patch_id == Patch.id) & (LabelRevision.version == current.c.version),
+        )
+        .where(Patch.dataset_id == dataset_id, Patch.status.in_(wanted))
+        .order_by(Patch.id)
+    ).all()
+    if not rows:
+        raise Invalid(
+            f"Dataset {dataset.name!r} has no labelled patch with status {', '.join(wanted)}: "
+            "validate some patches first, or include unreviewed ones.",
+            field="statuses",
+        )
+    splits = {patch.split for patch, _ in rows}
+    missing = {"train", "test"} - splits
+    if missing:
+        raise Invalid(
+            f"The selected patches have no {' and no '.join(sorted(missing))} patch; "
+            "include more statuses.",
+            field="statuses",
+        )
+    nomenclature = to_ml(session.get(Nomenclature, dataset.nomenclature_id))
+    training_set = TrainingSet(
+        dataset_id=dataset_id,
+        name=name or f"{dataset.name} ({', '.join(wanted)})",
+        file="",
+        n_patches=len(rows),
+        statuses=wanted,
+        created_by=created_by,
+    )
+    session.add(training_set)
+    session.flush()
+    relative = f"{SNAPSHOT_DIR}/{training_set.id}.json"
+    path = settings.path(relative)
+    _write_snapshot(path, settings, training_set.id, nomenclature.to_dict(), dataset.bands, rows)
+    training_set.file = relative
+    try:
+        session.commit()
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return training_set
+
+
+def _write_snapshot(
+    path: Path,
+    settings: Settings,
+    training_set_id: int,
+    nomenclature: dict,
+    bands: list,
+    rows: list,
+) -> None:
+    """The snapshot JSON (ml.data.snapshot format + revision ids), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = path.parent.resolve()
+
+    def rel(stored: str) -> str:
+        return os.path.relpath(settings.path(stored), root)
+
+    data = {
+        "version": SNAPSHOT_VERSION,
+        "id": str(training_set_id),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nomenclature": nomenclature,
+        "bands": list(bands),
+        "patches": [
+            {
+                "id": patch.external_id,
+                "dir": rel(patch.store_dir),
+                "label": rel(revision.file),
+                "split": patch.split,
+                "block": patch.block or "",
+                "patch_id": patch.id,
+                "revision_id": revision.id,
+                "revision": revision.version,
+            }
+            for patch, revision in rows
+        ],
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+def snapshot_revisions(*, settings: Settings, training_set: TrainingSet) -> list[dict]:
+    """[{patch_id, id (external), revision_id, revision, split}] recorded in a snapshot."""
+    data = json.loads(settings.path(training_set.file).read_text())
+    keys = ("patch_id", "id", "revision_id", "revision", "split")
+    return [{k: p.get(k) for k in keys} for p in data["patches"]]
+
+
+def get_training_set(*, session: Session, training_set_id: int) -> TrainingSet:
+    """The training set, or NotFound."""
+    training_set = session.get(TrainingSet, training_set_id)
+    if training_set is None:
+        raise NotFound(f"No training set with id {training_set_id}.")
+    return training_set

@@ -1,0 +1,173 @@
+"""Map tiles through titiler, reachable only by map product id.
+
+A titiler ``TilerFactory`` is mounted under ``/api/v1/maps/{product_id}`` with a
+``path_dependency`` that looks the product up in the database (unknown id -> 404); no
+client ever sends a file path or URL. Only the endpoints the explorer needs are kept
+(tiles, tilejson, info, point): no viewer (it loads Leaflet from a CDN), no preview, no
+bbox/feature parts. Rendered tiles are cached by product id, tile and query — products
+are immutable files, so a tile's bytes never change — and served with an ETag, a long
+Cache-Control and 304 on ``If-None-Match``. Errors: only specific rio-tiler errors are
+registered (titiler's defaults turn every Exception into a 500 that echoes its text); a
+tile outside a product's bounds is a transparent tile, a point outside is a 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute, APIRouter
+from rio_tiler.errors import (
+    InvalidBandName,
+    InvalidColorFormat,
+    InvalidColorMapName,
+    InvalidExpression,
+    InvalidFormat,
+    MissingBands,
+    PointOutsideBounds,
+    TileOutsideBounds,
+)
+from rio_tiler.utils import render
+from titiler.core.factory import TilerFactory
+
+from backend.config import Settings, get_settings
+from backend.deps import SessionDep, current_user
+from backend.errors import NotFound
+from backend.models import MapProduct
+
+PREFIX = "/api/v1/maps/{product_id}"
+CACHE_CONTROL = "private, max-age=86400, immutable"
+BAD_REQUEST = (
+    InvalidBandName,
+    InvalidFormat,
+    InvalidExpression,
+    InvalidColorFormat,
+    InvalidColorMapName,
+    MissingBands,
+)
+
+
+def configure_gdal(settings: Settings) -> None:
+    """GDAL settings for serving COGs: bounded block cache, no sidecar listing, no PROJ network."""
+    os.environ.setdefault("GDAL_CACHEMAX", str(settings.gdal_cachemax_mb))
+    os.environ.setdefault("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+    os.environ.setdefault("PROJ_NETWORK", "OFF")
+
+
+def product_path(
+    product_id: Annotated[int, PathParam(description="map product id")],
+    session: SessionDep,
+) -> str:
+    """The product's COG path for titiler's reader; 404 for an unknown id."""
+    product = session.get(MapProduct, product_id)
+    if product is None:
+        raise NotFound(f"No map product with id {product_id}.")
+    return str(get_settings().path(product.file))
+
+
+class TileCache:
+    """A thread-safe LRU of rendered tile bytes, bounded in number of tiles."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[str, tuple[bytes, str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[bytes, str, str] | None:
+        """(body, media type, etag) or None."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: str, body: bytes, media_type: str) -> str:
+        """Store a tile; returns its ETag."""
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        with self._lock:
+            self._items[key] = (body, media_type, etag)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+        return etag
+
+
+def _cached(body: bytes, media_type: str, etag: str, request: Request) -> Response:
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def cached_route(cache: TileCache) -> type[APIRoute]:
+    """A route class whose tile routes answer from `cache` (logged-in users only) before
+    any reader opens; each app gets its own cache."""
+
+    class CachedTileRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Any]:
+            handler = super().get_route_handler()
+            if "/tiles/" not in self.path:
+                return handler
+
+            async def cached_handler(request: Request) -> Response:
+                key = f"{request.url.path}?{sorted(request.query_params.multi_items())}"
+                hit = cache.get(key)
+                if hit is not None and request.session.get("uid") is not None:
+                    return _cached(*hit, request)
+                response = await handler(request)
+                if response.status_code != 200:
+                    return response
+                body, media_type = bytes(response.body), response.media_type or "image/png"
+                return _cached(body, media_type, cache.put(key, body, media_type), request)
+
+            return cached_handler
+
+    return CachedTileRoute
+
+
+BLANK_PNG = render(
+    np.zeros((1, 256, 256), dtype=np.uint8),
+    mask=np.zeros((256, 256), dtype=np.uint8),
+    img_format="PNG",
+)
+
+
+def install_tiles(app: FastAPI, settings: Settings) -> None:
+    """Mount the product tiler and its error handlers on `app`."""
+    configure_gdal(settings)
+    app.state.tile_cache = TileCache(settings.tile_cache_items)
+    tiler = TilerFactory(
+        router=APIRouter(route_class=cached_route(app.state.tile_cache)),
+        path_dependency=product_path,
+        router_prefix=PREFIX,
+        add_viewer=False,
+        add_preview=False,
+        add_part=False,
+        environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
+    )
+    app.include_router(
+        tiler.router, prefix=PREFIX, tags=["tiles"], dependencies=[Depends(current_user)]
+    )
+
+    async def _outside_tile(_request: Request, _exc: Exception) -> Response:
+        # Leaflet asks for every tile of the view; outside the product there is nothing to draw.
+        return Response(BLANK_PNG, media_type="image/png", headers={"Cache-Control": CACHE_CONTROL})
+
+    async def _outside_point(_request: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": "The point lies outside the map product."}, status_code=404)
+
+    async def _bad_request(_request: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    app.add_exception_handler(TileOutsideBounds, _outside_tile)
+    app.add_exception_handler(PointOutsideBounds, _outside_point)
+    for error in BAD_REQUEST:
+        app.add_exception_handler(error, _bad_request)

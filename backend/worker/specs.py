@@ -1,0 +1,66 @@
+"""From a claimed job's parameters (ids) to the spec its ml code runs with (paths).
+
+Jobs store ids only (a training set, a pre-trained run); the worker turns them into
+absolute paths under the data directory at the last moment, so the data directory can
+move between machines and no client ever sends a path.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.config import Settings
+from backend.models import Run, TrainingSet
+from backend.services.map_products import scene_config
+from backend.services.queue import Lease
+
+ID_PARAMS = ("dataset_id", "training_set_id", "pretrained_run_id", "run_id")
+
+
+def job_dir(settings: Settings, job_id: int) -> Path:
+    """data_dir/jobs/<job_id>/: checkpoints/, out/, events-<attempt>.jsonl, STOP."""
+    return settings.path(f"jobs/{job_id}")
+
+
+def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str, Any]:
+    """The JSON spec ml.worker.child.run_job expects for this claimed job."""
+    params = lease.params
+    config = {k: v for k, v in params.items() if k not in ID_PARAMS}
+    snapshot = None
+    if params.get("training_set_id") is not None:
+        training_set = session.get(TrainingSet, int(params["training_set_id"]))
+        if training_set is None:
+            raise ValueError(f"training set {params['training_set_id']} no longer exists")
+        snapshot = str(settings.path(training_set.file))
+    for key, target in (("pretrained_run_id", "pretrained"), ("run_id", "run_dir")):
+        if params.get(key) is not None:
+            run = session.get(Run, int(params[key]))
+            if run is None:
+                raise ValueError(f"run {params[key]} no longer exists")
+            config[target] = str(settings.path(run.out_dir))
+    if params.get("scene_dataset_id") is not None:
+        dataset_id = int(params["scene_dataset_id"])
+        config.update(scene_config(session=session, settings=settings, dataset_id=dataset_id))
+    return {
+        "job_id": lease.job_id,
+        "kind": lease.kind,
+        "attempt": lease.attempt,
+        "job_dir": str(job_dir(settings, lease.job_id)),
+        "snapshot": snapshot,
+        "config": config,
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """A copy with NaN and infinities replaced by None (PostgreSQL's JSON refuses them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

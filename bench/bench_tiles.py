@@ -1,0 +1,192 @@
+"""Tile latency through sitslab vs bare titiler on the same COGs (p50 / p95, ms).
+
+Builds a 2,048² class map (palette COG) and a 3-band int16 composite COG, registers
+them as map products in a fresh sitslab data directory, and serves them two ways, each
+in its own single-worker uvicorn process: the sitslab app (login, product-id lookup,
+tile cache, ETag) and a plain titiler ``TilerFactory`` app reading the same files by
+path. Every tile of one zoom level over the map is fetched at concurrency 1 and 8, cold
+(a fresh cache key: the app renders) and warm (the same URLs again: the app answers from
+its tile cache; bare titiler re-renders with GDAL's block cache warm).
+
+    .venv/bin/python bench/bench_tiles.py [--side 2048] [--tiles 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import morecantile
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+ENV = {"GDAL_CACHEMAX": "256", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "PROJ_NETWORK": "OFF",
+       "MALLOC_ARENA_MAX": "2"}  # fmt: skip
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def make_cogs(folder: Path, side: int) -> tuple[Path, Path]:
+    """A blocky class map with a palette and a smooth 3-band composite, as COGs."""
+    from ml.cog import hex_colormap, to_cog
+
+    rng = np.random.default_rng(0)
+    transform = from_origin(360_000, 4_830_000, 10, 10)
+    common = dict(driver="GTiff", width=side, height=side, crs="EPSG:32631", transform=transform,
+                  tiled=True, blockxsize=512, blockysize=512, compress="deflate")  # fmt: skip
+    coarse = rng.integers(1, 24, size=(side // 16 + 1, side // 16 + 1), dtype=np.uint8)
+    classes = np.kron(coarse, np.ones((16, 16), np.uint8))[:side, :side]
+    with rasterio.open(folder / "classes.work.tif", "w", count=1, dtype="uint8", nodata=255, **common) as dst:
+        dst.write(classes, 1)
+    colours = {c: f"#{rng.integers(0, 2**24):06x}" for c in range(1, 24)}
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
+    bands = [(1500 + 1000 * np.sin(xx / (40 + 10 * b)) * np.cos(yy / 55)).astype(np.int16) for b in range(3)]
+    with rasterio.open(folder / "rgb.work.tif", "w", count=3, dtype="int16", nodata=-10000, **common) as dst:
+        dst.write(np.stack(bands))
+    classes_cog = to_cog(folder / "classes.work.tif", folder / "maps" / "classes.tif", categorical=True,
+                         colormap=hex_colormap(colours, nodata=255))  # fmt: skip
+    rgb_cog = to_cog(folder / "rgb.work.tif", folder / "maps" / "composite.tif", categorical=False)
+    return classes_cog, rgb_cog
+
+
+def register(data_dir: Path, classes: Path, rgb: Path) -> tuple[int, int, dict]:
+    """Migrate a fresh database, add an admin and the two products; returns ids and meta."""
+    os.environ["SITSLAB_DATA_DIR"] = str(data_dir)
+    from backend.config import get_settings
+    from backend.db import get_sessionmaker
+    from backend.models import MapKind
+    from backend.services import migrations
+    from backend.services.map_products import register_product
+    from backend.services.nomenclatures import seed_builtins
+    from backend.services.users import create_user
+
+    migrations.upgrade(get_settings().resolved_database_url)
+    with get_sessionmaker()() as session:
+        seed_builtins(session=session)
+        create_user(session=session, username="bench", role="admin", password="bench-password-1")
+        a = register_product(session=session, kind=MapKind.classes, name="classes", path=classes)
+        b = register_product(session=session, kind=MapKind.composite, name="rgb", path=rgb)
+        session.commit()
+        return a.id, b.id, a.meta
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    """Start a uvicorn process and wait until it answers."""
+    cmd = [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env={**os.environ, **ENV, **env})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"server {' '.join(args)} did not start")
+
+
+def bare_app():  # noqa: ANN201 - uvicorn factory for the bare titiler process
+    """A plain titiler app: TilerFactory over any local path (the reference)."""
+    from fastapi import FastAPI
+    from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
+    from titiler.core.factory import TilerFactory
+
+    app = FastAPI()
+    app.include_router(TilerFactory(router_prefix="/cog").router, prefix="/cog")
+    add_exception_handlers(app, DEFAULT_STATUS_CODES)
+    return app
+
+
+def fetch(urls: list[str], concurrency: int, cookies: dict | None) -> list[float]:
+    """Latency (ms) of every URL, `concurrency` requests in flight."""
+    clients = [httpx.Client(cookies=cookies, timeout=30) for _ in range(concurrency)]
+
+    def one(item: tuple[int, str]) -> float:
+        i, url = item
+        start = time.perf_counter()
+        response = clients[i % concurrency].get(url)
+        response.raise_for_status()
+        return (time.perf_counter() - start) * 1000
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        out = list(pool.map(one, enumerate(urls)))
+    for c in clients:
+        c.close()
+    return out
+
+
+def tiles_over(meta: dict, limit: int) -> list[morecantile.Tile]:
+    """Tiles of the map's max zoom - 1, nearest the centre first, at most `limit`."""
+    west, south, east, north = meta["bounds"]
+    zoom = meta["maxzoom"] - 1
+    tiles = list(TMS.tiles(west, south, east, north, [zoom]))
+    cx, cy = TMS.tile((west + east) / 2, (south + north) / 2, zoom)[:2]
+    tiles.sort(key=lambda t: (t.x - cx) ** 2 + (t.y - cy) ** 2)
+    return tiles[:limit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=2048)
+    parser.add_argument("--tiles", type=int, default=64)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        classes, rgb = make_cogs(data, args.side)
+        class_id, rgb_id, meta = register(data, classes, rgb)
+        tiles = tiles_over(meta, args.tiles)
+        app_port, bare_port = free_port(), free_port()
+        env = {"SITSLAB_DATA_DIR": str(data), "SITSLAB_EMBEDDED_WORKER": "false"}
+        app = serve(["--factory", "backend.app:create_app"], env, app_port)
+        bare = serve(["--factory", "bench.bench_tiles:bare_app"], {"PYTHONPATH": str(Path.cwd())}, bare_port)
+        try:
+            login = httpx.post(f"http://127.0.0.1:{app_port}/api/v1/auth/login",
+                               json={"username": "bench", "password": "bench-password-1"})  # fmt: skip
+            cookies = dict(login.cookies)
+            products = {"classes": (class_id, classes, ""), "composite": (rgb_id, rgb, "rescale=0,3000")}
+            print(f"{len(tiles)} tiles at z{tiles[0].z}, {args.side}² px COGs (EPSG:32631 -> WebMercatorQuad)")
+            header = f"{'product':10} {'cache':5} {'conc':>4} | {'app p50':>8} {'app p95':>8} | {'bare p50':>8} {'bare p95':>8} | {'p95 ratio':>9}"
+            print(header)
+            print("-" * len(header))
+            for name, (pid, path, query) in products.items():
+                for conc in (1, 8):
+                    token = uuid.uuid4().hex[:8]  # a fresh cache key: nothing rendered yet
+                    app_urls = [f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad/"
+                                f"{t.z}/{t.x}/{t.y}.png?{query}&run={token}" for t in tiles]  # fmt: skip
+                    bare_urls = [f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png"
+                                 f"?url={path}&{query}&run={token}" for t in tiles]  # fmt: skip
+                    for cache in ("cold", "warm"):
+                        a = fetch(app_urls, conc, cookies)
+                        b = fetch(bare_urls, conc, None)
+                        pa, pb = _pct(a), _pct(b)
+                        print(f"{name:10} {cache:5} {conc:>4} | {pa[0]:>8.1f} {pa[1]:>8.1f} | "
+                              f"{pb[0]:>8.1f} {pb[1]:>8.1f} | {pa[1] / pb[1]:>9.2f}")  # fmt: skip
+        finally:
+            for proc in (app, bare):
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+def _pct(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=20)
+    return statistics.median(values), q[18]
+
+
+if __name__ == "__main__":
+    main()

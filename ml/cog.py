@@ -1,0 +1,112 @@
+"""Cloud-Optimized GeoTIFFs for map products: one profile, one writer, one validator.
+
+Every map product (class map, confidence, composite, comparison) is produced the same way:
+blocks are written into a plain tiled GeoTIFF under a work folder (so memory stays bounded
+and a restarted job can append to it), then translated once into a COG with 512-pixel
+internal tiles, DEFLATE, and overviews. Overviews of class maps use `mode` resampling
+(`average` would invent classes, `nearest` samples one pixel out of many); continuous
+bands use `average` and the horizontal-differencing predictor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import rasterio
+from rio_cogeo.cogeo import cog_translate, cog_validate
+from rio_cogeo.profiles import cog_profiles
+
+BLOCK = 512
+Colormap = dict[int, tuple[int, int, int, int]]
+
+
+def work_profile(
+    *,
+    width: int,
+    height: int,
+    count: int,
+    dtype: str,
+    crs: Any,
+    transform: Any,
+    nodata: float | None,
+) -> dict[str, Any]:
+    """Profile of the intermediate tiled GeoTIFF that blocks are written into."""
+    return {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": dtype,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": BLOCK,
+        "blockysize": BLOCK,
+        "compress": "deflate",
+        "BIGTIFF": "IF_SAFER",
+    }
+
+
+def to_cog(
+    src: Path,
+    dst: Path,
+    *,
+    categorical: bool,
+    colormap: Colormap | None = None,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Translate a tiled GeoTIFF into a COG at `dst` (written beside it, then renamed).
+
+    Args:
+        src: the intermediate GeoTIFF.
+        dst: where the COG goes.
+        categorical: class codes (mode overviews, no predictor) or continuous values
+            (average overviews, PREDICTOR=2).
+        colormap: a palette written into the COG so titiler and QGIS show the same colours.
+        tags: extra dataset tags (nomenclature, run id, ...).
+
+    Returns:
+        `dst`.
+    """
+    profile = cog_profiles.get("deflate")
+    profile.update(blockxsize=BLOCK, blockysize=BLOCK)
+    if not categorical:
+        profile["predictor"] = 2
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    partial = dst.with_name(dst.name + ".partial")
+    cog_translate(
+        str(src),
+        str(partial),
+        profile,
+        overview_resampling="mode" if categorical else "average",
+        colormap=colormap,
+        additional_cog_metadata=tags,
+        in_memory=False,
+        quiet=True,
+    )
+    partial.replace(dst)
+    return dst
+
+
+def is_valid_cog(path: Path) -> bool:
+    """True when rio-cogeo finds `path` a valid COG (no errors; warnings allowed)."""
+    valid, _errors, _warnings = cog_validate(str(path), quiet=True)
+    return bool(valid)
+
+
+def overview_resampling(path: Path) -> str | None:
+    """The OVERVIEW_RESAMPLING tag rio-cogeo records in the dataset tags ("MODE", ...)."""
+    with rasterio.open(path) as src:
+        return src.tags().get("OVERVIEW_RESAMPLING")
+
+
+def hex_colormap(colours: dict[int, str], *, nodata: int | None = None) -> Colormap:
+    """A GDAL palette from {code: "#rrggbb"}; the nodata entry is fully transparent."""
+    palette: Colormap = {}
+    for code, colour in colours.items():
+        palette[int(code)] = (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255)
+    if nodata is not None:
+        palette[int(nodata)] = (0, 0, 0, 0)
+    return palette

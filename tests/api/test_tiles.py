@@ -1,0 +1,131 @@
+"""Map tiles by product id: palette colours only, 404 for unknown ids, empty tiles, ETag/304."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import morecantile
+import numpy as np
+import pytest
+import rasterio
+from PIL import Image
+from rasterio.transform import from_origin
+
+from backend import db
+from backend.models import MapKind
+from backend.services.map_products import register_product
+from ml.cog import hex_colormap, to_cog
+from ml.predict import CLASS_NODATA
+from tests.conftest import login
+
+COLOURS = {1: "#e6004d", 2: "#ff8c00", 3: "#33a02c"}
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def write_class_cog(data_dir: Path) -> Path:
+    """A 300 x 200 class map (three stripes, a nodata corner) near Toulouse as a COG."""
+    classes = np.repeat(np.array([1, 2, 3], dtype=np.uint8), 100)[None, :].repeat(200, axis=0)
+    classes[:20, :20] = CLASS_NODATA
+    work = data_dir / "work.tif"
+    with rasterio.open(
+        work,
+        "w",
+        driver="GTiff",
+        width=300,
+        height=200,
+        count=1,
+        dtype="uint8",
+        nodata=CLASS_NODATA,
+        crs="EPSG:32631",
+        transform=from_origin(360_000, 4_830_000, 10, 10),
+    ) as dst:
+        dst.write(classes, 1)
+    return to_cog(
+        work,
+        data_dir / "maps" / "classes.tif",
+        categorical=True,
+        colormap=hex_colormap(COLOURS, nodata=CLASS_NODATA),
+    )
+
+
+@pytest.fixture
+def product(database: str, data_dir: Path) -> dict:
+    with db.get_sessionmaker()() as session:
+        row = register_product(
+            session=session, kind=MapKind.classes, name="DL classes", path=write_class_cog(data_dir)
+        )
+        session.commit()
+        return {"id": row.id, **row.meta}
+
+
+def centre_tile(product: dict) -> morecantile.Tile:
+    west, south, east, north = product["bounds"]
+    return TMS.tile((west + east) / 2, (south + north) / 2, product["maxzoom"])
+
+
+def test_class_tiles_hold_only_palette_colours(admin_client, product: dict) -> None:
+    tile = centre_tile(product)
+    response = admin_client.get(
+        f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    )
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    rgba = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA")).reshape(-1, 4)
+    opaque = {tuple(p[:3]) for p in rgba[rgba[:, 3] == 255]}
+    palette = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in COLOURS.values()}
+    assert opaque and opaque <= palette
+    assert set(np.unique(rgba[:, 3])) <= {0, 255}
+
+
+def test_unknown_product_is_404(admin_client, product: dict) -> None:
+    response = admin_client.get("/api/v1/maps/999/tiles/WebMercatorQuad/10/500/400.png")
+    assert response.status_code == 404
+    assert admin_client.get("/api/v1/maps/999").status_code == 404
+
+
+def test_tile_outside_bounds_is_empty_not_500(admin_client, product: dict) -> None:
+    response = admin_client.get(
+        f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{product['maxzoom']}/0/0.png"
+    )
+    assert response.status_code == 200
+    alpha = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"))[..., 3]
+    assert (alpha == 0).all()
+
+
+def test_point_outside_is_404_and_bad_colormap_is_400(admin_client, product: dict) -> None:
+    assert admin_client.get(f"/api/v1/maps/{product['id']}/point/-120,40").status_code == 404
+    tile = centre_tile(product)
+    url = f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    assert admin_client.get(url, params={"colormap_name": "nope"}).status_code in (400, 422)
+
+
+def test_etag_and_304(admin_client, product: dict) -> None:
+    tile = centre_tile(product)
+    url = f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    first = admin_client.get(url)
+    etag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = admin_client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert admin_client.get(url).content == first.content
+
+
+def test_tiles_need_a_login(client, make_user, product: dict) -> None:
+    tile = centre_tile(product)
+    url = f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    assert client.get(url).status_code == 401
+    make_user("ann", "annotator")
+    login(client, "ann")
+    assert client.get(url).status_code == 200
+    client.post("/api/v1/auth/logout")
+    client.headers.pop("X-CSRF-Token", None)
+    assert client.get(url).status_code == 401  # a cached tile is not served without a session
+
+
+def test_map_meta_has_bounds_and_areas(admin_client, product: dict) -> None:
+    meta = admin_client.get(f"/api/v1/maps/{product['id']}").json()
+    assert meta["kind"] == "classes" and meta["maxzoom"] >= meta["minzoom"]
+    west, south, east, north = meta["bounds"]
+    assert 1.0 < west < east < 2.0 and 43.0 < south < north < 44.0
+    assert meta["tiles"].startswith(f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/")
+    assert [m["id"] for m in admin_client.get("/api/v1/maps").json()] == [product["id"]]

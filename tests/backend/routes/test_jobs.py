@@ -1,0 +1,173 @@
+"""The jobs API: launching (validated, all or nothing), following (events, SSE), cancel, retry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from backend import db
+from backend.config import get_settings
+from backend.models import Job, JobEvent, TrainingSet
+from backend.models.jobs import JobState
+from backend.services import queue
+from ml.data.snapshot import TrainingSet as Snapshot
+from tests.conftest import login
+
+RF = {"include_unreviewed": True, "label_fraction": 0.5, "seed": 1}
+
+
+@pytest.fixture
+def reviewer(client: TestClient, make_user, ingested_dataset) -> TestClient:  # noqa: ANN001
+    make_user("rev", "reviewer")
+    login(client, "rev")
+    return client
+
+
+def _counts() -> tuple[int, int]:
+    with db.get_sessionmaker()() as session:
+        jobs = session.scalar(select(func.count()).select_from(Job))
+        sets = session.scalar(select(func.count()).select_from(TrainingSet))
+    return jobs, sets
+
+
+def test_launch_snapshots_the_labels_and_queues_a_job(reviewer: TestClient, ingested_dataset) -> None:  # noqa: ANN001
+    response = reviewer.post(
+        "/api/v1/jobs", json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}}
+    )
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["state"] == "queued" and job["kind"] == "train_rf"
+    assert "dataset_id" not in job["params"] and job["params"]["label_fraction"] == 0.5
+    with db.get_sessionmaker()() as session:
+        training_set = session.get(TrainingSet, job["params"]["training_set_id"])
+    path = get_settings().path(training_set.file)
+    snapshot = Snapshot.load(path)
+    assert len(snapshot.patches) == training_set.n_patches == 4
+    assert all(p.dir.is_dir() and p.label.is_file() for p in snapshot.patches)
+    recorded = json.loads(path.read_text())["patches"]
+    assert all(p["revision"] == 1 and p["revision_id"] for p in recorded)
+
+
+def test_launch_on_an_existing_training_set(reviewer: TestClient, ingested_dataset) -> None:  # noqa: ANN001
+    first = reviewer.post("/api/v1/jobs", json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}})
+    ts = first.json()["params"]["training_set_id"]
+    second = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": {"training_set_id": ts, "epochs": 2}})
+    assert second.status_code == 201, second.text
+    assert _counts() == (2, 1)
+
+
+BAD = [
+    ("finetune", {"epochs": 0}, 422, "epochs"),
+    ("finetune", {"epochs": 1001}, 422, "epochs"),
+    ("finetune", {"lr": 0}, 422, "lr"),
+    ("finetune", {"lr": 1.5}, 422, "lr"),
+    ("finetune", {"batch_size": 257}, 422, "batch_size"),
+    ("finetune", {"patch_size": 20}, 422, "patch_size"),
+    ("finetune", {"patch_size": 264}, 422, "patch_size"),
+    ("finetune", {"label_fraction": 0}, 422, "label_fraction"),
+    ("train_rf", {"label_fraction": 1.01}, 422, "label_fraction"),
+    ("finetune", {"device": "tpu"}, 422, "device"),
+    ("finetune", {"seed": -1}, 422, "seed"),
+    ("finetune", {"epochs": "ten"}, 422, "epochs"),
+    ("finetune", {"learning_rate": 0.1}, 422, "learning_rate"),
+    ("finetune", {"regime": "frozen"}, 422, "params"),
+    ("finetune", {"regime": "finetune", "pretrained_run_id": 999}, 404, "pretrained_run_id"),
+    ("evaluate", {"run_id": 999}, 404, "run_id"),
+    ("nonsense", {}, 422, "kind"),
+]
+
+
+@pytest.mark.parametrize(("kind", "change", "status", "field"), BAD)
+def test_bad_input_is_refused_and_writes_nothing(
+    reviewer: TestClient, ingested_dataset, kind: str, change: dict, status: int, field: str  # noqa: ANN001
+) -> None:
+    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True, **change}
+    response = reviewer.post("/api/v1/jobs", json={"kind": kind, "params": params})
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert field in body.get("errors", {}) or body.get("field") == field, body
+    assert _counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"dataset_id": 999, "include_unreviewed": True}, 404),
+        ({"training_set_id": 999}, 404),
+        ({}, 422),  # neither a dataset nor a training set
+        ({"dataset_id": "DATASET"}, 422),  # default statuses: nothing validated yet
+    ],
+)
+def test_unknown_or_empty_sources_are_refused(
+    reviewer: TestClient, ingested_dataset, params: dict, status: int  # noqa: ANN001
+) -> None:
+    params = {k: (ingested_dataset.id if v == "DATASET" else v) for k, v in params.items()}
+    response = reviewer.post("/api/v1/jobs", json={"kind": "train_rf", "params": params})
+    assert response.status_code == status, response.text
+    assert response.json()["detail"]
+    assert _counts() == (0, 0)
+
+
+def test_annotators_and_forged_requests_cannot_launch(client: TestClient, make_user, ingested_dataset) -> None:  # noqa: ANN001
+    make_user("ann", "annotator")
+    login(client, "ann")
+    body = {"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}}
+    assert client.post("/api/v1/jobs", json=body).status_code == 403
+    make_user("rev", "reviewer")
+    login(client, "rev")
+    del client.headers["X-CSRF-Token"]
+    assert client.post("/api/v1/jobs", json=body).status_code == 403
+    assert _counts() == (0, 0)
+
+
+def _run_fake_job(job_id: int, n_events: int = 3) -> None:
+    """Play a worker's part by hand: claim, write events, succeed."""
+    lease = queue.claim(engine=db.get_engine(), worker_id="test", lease_s=60)
+    assert lease.job_id == job_id
+    with db.get_sessionmaker()() as session:
+        events = [("metric", {"name": "train_loss", "value": 1.0 / (i + 1), "step": i}) for i in range(n_events)]
+        queue.add_events(session=session, lease=lease, events=[*events, ("progress", {"fraction": 0.9, "message": "almost"})])
+        queue.finish(session=session, lease=lease, state=JobState.succeeded)
+        session.commit()
+
+
+def test_follow_a_job_by_polling_and_by_stream(reviewer: TestClient) -> None:
+    job = reviewer.post("/api/v1/jobs", json={"kind": "selftest", "params": {"steps": 2}}).json()
+    _run_fake_job(job["id"])
+    assert reviewer.get(f"/api/v1/jobs/{job['id']}").json()["state"] == "succeeded"
+    events = reviewer.get(f"/api/v1/jobs/{job['id']}/events").json()
+    assert [e["kind"] for e in events] == ["metric", "metric", "metric", "progress"]
+    later = reviewer.get(f"/api/v1/jobs/{job['id']}/events", params={"after": events[1]["id"]}).json()
+    assert [e["id"] for e in later] == [e["id"] for e in events[2:]]
+
+    stream = reviewer.get(f"/api/v1/jobs/{job['id']}/stream", headers={"Last-Event-ID": str(events[0]["id"])})
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    ids = [int(line[4:]) for line in stream.text.splitlines() if line.startswith("id: ")]
+    assert ids == [e["id"] for e in events[1:]]
+    assert "event: job" in stream.text and stream.text.rstrip().endswith('data: {"state": "succeeded"}')
+    assert reviewer.get("/api/v1/jobs/999/stream").status_code == 404
+
+
+def test_cancel_then_retry(reviewer: TestClient) -> None:
+    job = reviewer.post("/api/v1/jobs", json={"kind": "selftest", "params": {}}).json()
+    cancelled = reviewer.post(f"/api/v1/jobs/{job['id']}/cancel")
+    assert cancelled.json()["state"] == "cancelled"
+    assert reviewer.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 409
+    assert reviewer.post(f"/api/v1/jobs/{job['id']}/retry").json()["state"] == "queued"
+    assert reviewer.post(f"/api/v1/jobs/{job['id']}/retry").status_code == 409
+    assert reviewer.post("/api/v1/jobs/999/cancel").status_code == 404
+    listed = reviewer.get("/api/v1/jobs").json()
+    assert [j["id"] for j in listed] == [job["id"]]
+
+
+def test_pages_render(reviewer: TestClient) -> None:
+    job = reviewer.post("/api/v1/jobs", json={"kind": "selftest", "params": {"name": "ping"}}).json()
+    page = reviewer.get("/jobs")
+    assert page.status_code == 200 and 'id="launch-form"' in page.text and "ping" in page.text
+    assert reviewer.get(f"/jobs/{job['id']}").status_code == 200
+    assert reviewer.get("/jobs/999").status_code == 404
+    with db.get_sessionmaker()() as session:
+        assert session.scalar(select(func.count()).select_from(JobEvent)) == 0

@@ -1,0 +1,61 @@
+"""The /maps explorer in a real browser: DL vs RF, swipe, pixel inspector, twin view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import browser_login
+from tests.scenes import scene_dataset
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_compare_dl_and_rf_maps(page, make_user, tmp_path: Path) -> None:  # noqa: ANN001
+    data = scene_dataset(tmp_path / "synth")
+    make_user("admin", "admin")
+    browser_login(page, "admin")
+    page.goto("/maps")
+    page.wait_for_selector("#left-product option[value]:not([value=''])", state="attached")
+    page.select_option("#left-product", label="U-BARN classes")
+    page.select_option("#right-product", label="Random Forest classes")
+    page.wait_for_function(
+        "document.querySelectorAll('.class-tiles img.leaflet-tile-loaded').length >= 2"
+    )
+    legend = page.locator("#legend-left")
+    assert "U-BARN classes" in legend.inner_text() and " ha" in legend.inner_text()
+
+    # Drag the swipe divider from the middle to a third of the map.
+    box = page.locator("#map-a").bounding_box()
+    handle = page.locator(".swipe-divider .handle").bounding_box()
+    before = page.eval_on_selector("#map-a .leaflet-right-pane", "el => el.style.clipPath")
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 3, handle["y"] + 5, steps=8)
+    page.mouse.up()
+    left = page.eval_on_selector(".swipe-divider", "el => parseFloat(el.style.left)")
+    assert abs(left - box["width"] / 3) < 10
+    assert page.eval_on_selector("#map-a .leaflet-right-pane", "el => el.style.clipPath") != before
+
+    # Click a pixel right of the divider: both classes, confidence, reference, NDVI, patch link.
+    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    page.wait_for_selector("#inspector .inspect-class[data-side=right]")
+    classes = page.locator("#inspector .inspect-class").all_inner_texts()
+    assert len(classes) == 2 and all(
+        ("Winter" in t or "Meadow" in t or "6 " in t or "13 " in t) for t in classes
+    )
+    assert "%" in classes[0]
+    page.wait_for_selector("#inspector .ndvi-chart canvas")
+    link = page.locator("#patch-link")
+    assert link.get_attribute("href").startswith("/review?patch=")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#map-a img.leaflet-tile')].every(i => i.complete)"
+    )
+    page.wait_for_timeout(500)
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "maps.png"))
+
+    # Side by side: a second synchronised map shows the right product.
+    page.click("#mode-twin")
+    page.wait_for_selector("#map-b .class-tiles img.leaflet-tile-loaded")
+    assert page.locator("#map-b").is_visible()
+    assert data["predicted"]["Random Forest"] > 0

@@ -1,0 +1,46 @@
+"""Fixtures for the U-BARN model tests: seeded synthetic seasonal series, few threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """One thread: on a shared 2-core machine, two threads contend and run several times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def seasonal_series(
+    batch: int, dates: int, size: int, n_classes: int = 3, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Series whose pixels follow one of ``n_classes`` seasonal cycles, in 2×2-pixel blocks.
+
+    Each class has its own phase and amplitude per band, so a pixel's missing date is
+    predictable from its other dates and its class is readable from the cycle.
+
+    Returns:
+        x (B, T, 10, H, W), days (B, T), labels (B, H, W) int64.
+    """
+    g = torch.Generator().manual_seed(seed)
+    days = torch.sort(torch.randint(0, 365, (batch, dates), generator=g), dim=1).values.float()
+    labels = torch.randint(0, n_classes, (batch, size // 2, size // 2), generator=g)
+    labels = labels.repeat_interleave(2, 1).repeat_interleave(2, 2)
+    phase = torch.rand(n_classes, 10, generator=g) * 6.28
+    amplitude = 0.5 + torch.rand(n_classes, 10, generator=g)
+    angle = 2 * torch.pi * days[:, :, None, None, None] / 365 + phase[labels].permute(0, 3, 1, 2)[:, None]
+    x = amplitude[labels].permute(0, 3, 1, 2)[:, None] * torch.sin(angle)
+    x = x + 0.05 * torch.randn(x.shape, generator=g)
+    return x.float(), days, labels
+
+
+@pytest.fixture
+def make_seasonal():  # noqa: ANN201 - returns the generator function above
+    """The ``seasonal_series`` generator, for tests to call with their own sizes."""
+    return seasonal_series

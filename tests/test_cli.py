@@ -1,0 +1,67 @@
+"""The `sitslab` command line: help everywhere, users, ingest with clear errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from backend.cli import app
+
+runner = CliRunner()
+
+
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    paths = [[]]
+    for name, command in group.commands.items():
+        paths.append([name])
+        for sub in getattr(command, "commands", {}):
+            paths.append([name, sub])
+    return paths
+
+
+@pytest.mark.parametrize("path", _commands(), ids=lambda p: " ".join(p) or "root")
+def test_every_command_has_help(path: list[str]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_required_commands_exist() -> None:
+    names = {p[0] for p in _commands() if p}
+    assert {"init", "serve", "worker", "synth", "ingest", "users", "export"} <= names
+
+
+def test_users_add_refuses_a_short_password(database: str) -> None:
+    ok = runner.invoke(app, ["users", "add", "ann", "--role", "reviewer", "--password", "long-enough"])
+    assert ok.exit_code == 0 and "Added ann (reviewer)" in ok.output
+    short = runner.invoke(app, ["users", "add", "bob", "--password", "short"])
+    assert short.exit_code == 2 and "at least 8" in short.output
+    listing = runner.invoke(app, ["users", "list"])
+    assert "ann" in listing.output and "bob" not in listing.output
+
+
+def test_strict_ingest_of_a_bad_dataset_exits_2_with_reasons(
+    database: str, synthetic_source: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "bad"
+    shutil.copytree(synthetic_source, copy)
+    next((copy / "images").glob("*.tif")).write_bytes(b"garbage")
+    result = runner.invoke(app, ["ingest", str(copy), "--strict"])
+    assert result.exit_code == 2
+    assert "Strict ingest refused" in result.output and "p000" in result.output
+
+
+def test_synth_then_ingest(database: str, tmp_path: Path) -> None:
+    out = tmp_path / "synth"
+    result = runner.invoke(app, ["synth", str(out), "--patches", "4", "--patch-size", "32", "--dates", "5"])
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.json").exists()
+    ingested = runner.invoke(app, ["ingest", str(out), "--format", "geotiff"])
+    assert ingested.exit_code == 0, ingested.output
+    assert '"added": 4' in ingested.output
