@@ -43,7 +43,10 @@ def train(root: Path, kind: str, snapshot: Path, device: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--side", type=int, default=256, help="scene side in pixels")
+    parser.add_argument("--side", type=int, default=256, help="RF scene side in pixels")
+    parser.add_argument(
+        "--ubarn-side", type=int, default=64, help="U-BARN scene side (slow on CPU)"
+    )
     parser.add_argument("--dates", type=int, default=16)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", default="rf,ubarn")
@@ -53,16 +56,24 @@ def main() -> None:
         snapshot = make_training_set(
             root / "train", n_patches=9, size=32, n_dates=args.dates, seed=0
         )
-        n = max(1, (args.side // 64) ** 2)
-        generate(root / "scene-src", n_patches=n, patch_size=64, n_dates=args.dates, seed=1)
-        scene_dir = root / "scene-src" / "scene"
-        scene = open_scene(scene_dir / "series.tif", scene_dir / "clouds.tif")
-        print(
-            f"scene {scene.width}x{scene.height} px, {len(scene.dates)} dates, {len(scene.bands)} bands"
+        scenes = {}
+        for side in sorted({args.side, args.ubarn_side}):
+            src = root / f"scene-{side}"
+            generate(
+                src,
+                n_patches=max(1, (side // 64) ** 2),
+                patch_size=min(64, side),
+                n_dates=args.dates,
+                seed=1,
+            )
+            scenes[side] = open_scene(src / "scene" / "series.tif", src / "scene" / "clouds.tif")
+        header = (
+            f"{'model':8} {'scene':>6} {'window':>7} {'halo':>5} {'px/s':>10} {'total s':>8} "
+            f"{'S2 tile h':>10} {'France h':>10}"
         )
-        header = f"{'model':8} {'window':>7} {'halo':>5} {'px/s':>10} {'total s':>8} {'S2 tile h':>10} {'France h':>10}"
         print(header)
         print("-" * len(header))
+        runs = []
         for kind in args.models.split(","):
             try:
                 run_dir = train(root, kind, snapshot, args.device)
@@ -70,17 +81,22 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - report which model could not be benched
                 print(f"{kind:8} unavailable: {type(exc).__name__}: {exc}")
                 continue
+            scene = scenes[args.side if kind == "rf" else args.ubarn_side]
+            windows = [None] if predictor.window is None else [None, 2 * predictor.window]
+            runs += [(kind, predictor, scene, w) for w in windows]
+        for kind, predictor, scene, window in runs:
             start = time.perf_counter()
-            result = predict_map(
-                predictor, scene, out_dir=root / f"map-{kind}", work_dir=root / f"work-{kind}"
+            name = f"{kind}-{window}"
+            predict_map(
+                predictor, scene, out_dir=root / name, work_dir=root / f"work-{name}", window=window
             )
             total = time.perf_counter() - start
             rate = scene.width * scene.height / total
+            side = window or predictor.window or "block"
             print(
-                f"{kind:8} {predictor.window or '-':>7} {predictor.halo:>5} {rate:>10,.0f} {total:>8.1f} "
+                f"{kind:8} {scene.width:>6} {side:>7} {predictor.halo:>5} {rate:>10,.0f} {total:>8.1f} "
                 f"{S2_TILE_PX / rate / 3600:>10.2f} {FRANCE_PX / rate / 3600:>10,.0f}"
             )
-            del result
         print("px/s counts the whole production (reading, windows, blending, writing, COG).")
 
 

@@ -5,13 +5,15 @@ OSO's maps are made by OTB's OpenCV Random Forest (`otbcli_TrainVectorClassifier
 sitslab trains scikit-learn's forest with the same settings on all cores. This script
 trains both on the same OSO feature samples (gap-filled reflectances + NDVI, NDWI,
 brightness, see ml.rf.features) and prints one table: samples, features, fit seconds,
-predict seconds, OA and kappa on the same held-out samples.
+predict seconds, OA and kappa on the same held-out pixels.
 
-Samples are pixel time series of look-alike classes (pairs of crops with shifted
-phenology), with per-pixel amplitude and timing jitter, noise and clouds, so that the
-accuracy is far from 100 % and a difference between engines would show.
+The pixels come from the synthetic OSO benchmark (ml.data.synthetic: look-alike crops,
+clouds, mixed edge pixels, label noise): training samples are drawn from the training
+patches, the held-out pixels from the spatially disjoint test patches. The date grid is
+coarsened to about nine dates so that F ~ 120 features, the size of the reference
+figure in the OSO notes (40,000 samples x 120 features).
 
-Usage: python bench/bench_rf_otb.py [--samples 5000,20000] [--classes 10] [--seed 0]
+Usage: python bench/bench_rf_otb.py [--samples 5000,20000] [--test 10000] [--seed 0]
 When OTB's command-line tools are missing, the OTB column is skipped and says so.
 """
 
@@ -24,41 +26,42 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from ml.data.snapshot import TrainingSet, make_training_set
+from ml.data.store import read_patch
+from ml.gapfill import common_grid
 from ml.metrics import evaluation_report
-from ml.rf import OSO_PARAMS, features, fit
+from ml.rf import OSO_PARAMS, fit
+from ml.rf_train import labelled_features
 
-BANDS = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
-START = date(2024, 3, 1)
-ACQUISITION_DAYS = list(range(0, 90, 5))  # Sentinel-2's 5-day revisit over three months
-GRID = [START + timedelta(days=d) for d in range(0, 81, 10)]  # 9 dates x 13 = 117 features
+GRID_DATES = 9
 OTB_TRAIN = "otbcli_TrainVectorClassifier"
 OTB_CLASSIFY = "otbcli_VectorClassifier"
 
 
-def pixel_samples(n: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """OSO features (n, F) and labels of synthetic cloudy pixel time series."""
-    rng = np.random.default_rng(seed)
-    t = np.asarray(ACQUISITION_DAYS, dtype=np.float64)[None, :, None]
-    pairs = rng.normal(0, 1, size=((n_classes + 1) // 2, len(BANDS)))
-    y = rng.integers(0, n_classes, size=n)
-    pair, twin = y // 2, y % 2
-    base = 1500 + 400 * pairs[pair][:, None, :]  # spectral signature shared by a pair
-    green = np.array([0.2, 0.4, -0.6, 0.3, 0.8, 1.0, 1.2, 1.2, 0.1, -0.3])[None, None, :]
-    peak = 20 + (12 * pair[:, None, None]) % 50 + 6 * twin[:, None, None]  # twins: 6 days apart
-    peak = peak + rng.normal(0, 6, size=(n, 1, 1))  # field-to-field timing
-    amplitude = 900 * (1 + 0.15 * twin[:, None, None]) * rng.lognormal(0, 0.25, size=(n, 1, 1))
-    season = amplitude * np.exp(-(((t - peak) / 20) ** 2)) * green
-    series = base + season + rng.normal(0, 150, size=(n, len(ACQUISITION_DAYS), len(BANDS)))
-    valid = rng.random(series.shape[:2]) > 0.3
-    series[~valid] = rng.uniform(3000, 9000, size=(int((~valid).sum()), 1))  # clouds: bright
-    dates = [START + timedelta(days=d) for d in ACQUISITION_DAYS]
-    X = features(np.clip(series, 1, 10000).astype(np.int16), dates, BANDS, valid, grid=GRID)
-    return X, (y + 1).astype(np.int64)
+def split_pixels(training_set: TrainingSet, split: str, grid: np.ndarray):
+    """OSO features and labels of every labelled pixel of a split's patches."""
+    ignore = np.asarray(training_set.nomenclature.ignore_codes, dtype=np.int64)
+    parts = [
+        labelled_features(p, training_set.bands, grid, ignore) for p in training_set.split(split)
+    ]
+    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+
+
+def benchmark_pixels(root: Path, n_patches: int, seed: int):
+    """Train-split and test-split pixels of a freshly generated synthetic benchmark."""
+    snapshot = make_training_set(root, n_patches=n_patches, size=64, n_dates=30, seed=seed)
+    training_set = TrainingSet.load(snapshot)
+    dates = [read_patch(p.dir).dates for p in training_set.split("train")]
+    span = common_grid(dates, step=1)
+    step = max(1, int(span[-1] - span[0]) // (GRID_DATES - 1))
+    grid = common_grid(dates, step=step)
+    train = split_pixels(training_set, "train", grid)
+    test = split_pixels(training_set, "test", grid)
+    return train, test, sorted(int(c) for c in training_set.nomenclature.valid_codes)
 
 
 def write_vector(path: Path, X: np.ndarray, y: np.ndarray) -> list[str]:
@@ -113,22 +116,31 @@ def run_otb(X, y, X_test, y_test, labels, workdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", default="5000,20000", help="training sizes, comma-separated")
-    parser.add_argument("--test", type=int, default=10_000, help="held-out samples")
-    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--test", type=int, default=10_000, help="held-out pixels (at most)")
+    parser.add_argument("--patches", type=int, default=30, help="synthetic 64x64 patches")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     sizes = [int(s) for s in args.samples.split(",")]
-    labels = list(range(1, args.classes + 1))
-    X_all, y_all = pixel_samples(max(sizes) + args.test, args.classes, args.seed)
-    X_test, y_test = X_all[-args.test :], y_all[-args.test :]
+    rng = np.random.default_rng(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        (X_pool, y_pool), (X_test, y_test), labels = benchmark_pixels(
+            Path(tmp), args.patches, args.seed
+        )
+    held = rng.permutation(len(y_test))[: args.test]
+    X_test, y_test = X_test[held], y_test[held]
+    order = rng.permutation(len(y_pool))
     otb = shutil.which(OTB_TRAIN) and shutil.which(OTB_CLASSIFY)
     print(f"scikit-learn RF {OSO_PARAMS} on {os.cpu_count()} cores")
+    print(f"pool: {len(y_pool)} training-patch pixels, {len(y_test)} test-patch pixels")
     if not otb:
         print(f"OTB not found ({OTB_TRAIN} missing, Debian package otb-bin): column skipped")
     header = f"{'engine':<14}{'samples':>9}{'features':>10}{'fit s':>9}{'predict s':>11}"
     print(header + f"{'OA':>8}{'kappa':>8}")
     for n in sizes:
-        X, y = X_all[:n], y_all[:n]
+        if n > len(y_pool):
+            print(f"{n} samples asked, the pool has {len(y_pool)}: skipped")
+            continue
+        X, y = X_pool[order[:n]], y_pool[order[:n]]
         results = {"scikit-learn": run_sklearn(X, y, X_test, y_test, labels, args.seed)}
         if otb:
             with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +150,7 @@ def main() -> None:
                 f"{engine:<14}{n:>9}{X.shape[1]:>10}{r['fit']:>9.1f}{r['predict']:>11.2f}"
                 f"{r['oa']:>8.3f}{r['kappa']:>8.3f}"
             )
-    print(f"held-out samples: {len(y_test)}; OTB fit time includes reading the CSV samples")
+    print("OTB's times include its start-up and reading/writing the CSV samples")
 
 
 if __name__ == "__main__":

@@ -46,16 +46,26 @@ def make_cogs(folder: Path, side: int) -> tuple[Path, Path]:
                   tiled=True, blockxsize=512, blockysize=512, compress="deflate")  # fmt: skip
     coarse = rng.integers(1, 24, size=(side // 16 + 1, side // 16 + 1), dtype=np.uint8)
     classes = np.kron(coarse, np.ones((16, 16), np.uint8))[:side, :side]
-    with rasterio.open(folder / "classes.work.tif", "w", count=1, dtype="uint8", nodata=255, **common) as dst:
+    with rasterio.open(
+        folder / "classes.work.tif", "w", count=1, dtype="uint8", nodata=255, **common
+    ) as dst:
         dst.write(classes, 1)
     colours = {c: f"#{rng.integers(0, 2**24):06x}" for c in range(1, 24)}
     yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
-    bands = [(1500 + 1000 * np.sin(xx / (40 + 10 * b)) * np.cos(yy / 55)).astype(np.int16) for b in range(3)]
-    with rasterio.open(folder / "rgb.work.tif", "w", count=3, dtype="int16", nodata=-10000, **common) as dst:
+    bands = [
+        (1500 + 1000 * np.sin(xx / (40 + 10 * b)) * np.cos(yy / 55)).astype(np.int16)
+        for b in range(3)
+    ]
+    with rasterio.open(
+        folder / "rgb.work.tif", "w", count=3, dtype="int16", nodata=-10000, **common
+    ) as dst:
         dst.write(np.stack(bands))
-    classes_cog = to_cog(folder / "classes.work.tif", folder / "maps" / "classes.tif", categorical=True,
-                         colormap=hex_colormap(colours, nodata=255))  # fmt: skip
-    rgb_cog = to_cog(folder / "rgb.work.tif", folder / "maps" / "composite.tif", categorical=False)
+    palette = hex_colormap(colours, nodata=255)
+    maps = folder / "maps"
+    classes_cog = to_cog(
+        folder / "classes.work.tif", maps / "classes.tif", categorical=True, colormap=palette
+    )
+    rgb_cog = to_cog(folder / "rgb.work.tif", maps / "composite.tif", categorical=False)
     return classes_cog, rgb_cog
 
 
@@ -154,23 +164,38 @@ def main() -> None:
         app_port, bare_port = free_port(), free_port()
         env = {"SITSLAB_DATA_DIR": str(data), "SITSLAB_EMBEDDED_WORKER": "false"}
         app = serve(["--factory", "backend.app:create_app"], env, app_port)
-        bare = serve(["--factory", "bench.bench_tiles:bare_app"], {"PYTHONPATH": str(Path.cwd())}, bare_port)
+        bare = serve(
+            ["--factory", "bench.bench_tiles:bare_app"], {"PYTHONPATH": str(Path.cwd())}, bare_port
+        )
         try:
-            login = httpx.post(f"http://127.0.0.1:{app_port}/api/v1/auth/login",
-                               json={"username": "bench", "password": "bench-password-1"})  # fmt: skip
+            login = httpx.post(
+                f"http://127.0.0.1:{app_port}/api/v1/auth/login",
+                json={"username": "bench", "password": "bench-password-1"},
+            )
             cookies = dict(login.cookies)
-            products = {"classes": (class_id, classes, ""), "composite": (rgb_id, rgb, "rescale=0,3000")}
-            print(f"{len(tiles)} tiles at z{tiles[0].z}, {args.side}² px COGs (EPSG:32631 -> WebMercatorQuad)")
-            header = f"{'product':10} {'cache':5} {'conc':>4} | {'app p50':>8} {'app p95':>8} | {'bare p50':>8} {'bare p95':>8} | {'p95 ratio':>9}"
+            products = {
+                "classes": (class_id, classes, ""),
+                "composite": (rgb_id, rgb, "rescale=0,3000"),
+            }
+            print(f"{len(tiles)} tiles at z{tiles[0].z}, {args.side}² px COGs, UTM -> WebMercator")
+            header = (
+                f"{'product':10} {'cache':5} {'conc':>4} | {'app p50':>8} {'app p95':>8} | "
+                f"{'bare p50':>8} {'bare p95':>8} | {'p95 ratio':>9}"
+            )
             print(header)
             print("-" * len(header))
             for name, (pid, path, query) in products.items():
                 for conc in (1, 8):
                     token = uuid.uuid4().hex[:8]  # a fresh cache key: nothing rendered yet
-                    app_urls = [f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad/"
-                                f"{t.z}/{t.x}/{t.y}.png?{query}&run={token}" for t in tiles]  # fmt: skip
-                    bare_urls = [f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png"
-                                 f"?url={path}&{query}&run={token}" for t in tiles]  # fmt: skip
+                    app_base = (
+                        f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad"
+                    )
+                    bare_base = f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad"
+                    suffix = f"{query}&run={token}"
+                    app_urls = [f"{app_base}/{t.z}/{t.x}/{t.y}.png?{suffix}" for t in tiles]
+                    bare_urls = [
+                        f"{bare_base}/{t.z}/{t.x}/{t.y}.png?url={path}&{suffix}" for t in tiles
+                    ]
                     for cache in ("cold", "warm"):
                         a = fetch(app_urls, conc, cookies)
                         b = fetch(bare_urls, conc, None)

@@ -140,11 +140,20 @@ def evaluation_report(
 
     Mean F1 and mIoU average over the classes present in the reference (support > 0), as
     U-BARN's evaluation does, so a class absent from the test split does not count as 0.
+    Every non-ignored reference and every prediction must be one of `labels`: a pixel
+    silently dropped would inflate the accuracy.
     `per_class` is keyed by the class code as a string (JSON-stable); `confusion` rows are
     the reference, in `labels` order.
     """
-    cm = confusion_matrix(y_true, y_pred, labels, ignore=ignore)
-    return report_from_confusion(cm, labels, names)
+    true = _as_labels(y_true, "y_true")
+    pred = _as_labels(y_pred, "y_pred")
+    _check_same_length(true, pred)
+    true, (pred,) = _drop_ignored(true, [pred], ignore)
+    for name, values in (("reference", true), ("prediction", pred)):
+        unknown = np.setdiff1d(values, np.asarray(list(labels), dtype=np.int64))
+        if unknown.size:
+            raise ValueError(f"{name} holds codes {unknown.tolist()} outside labels {list(labels)}")
+    return report_from_confusion(confusion_matrix(true, pred, labels), labels, names)
 
 
 def mcnemar(

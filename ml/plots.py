@@ -84,7 +84,7 @@ def plot_f1_bars(
     ax.set_xticks(range(len(codes)), [_class_label(c, names) for c in codes], rotation=90)
     ax.set_ylim(0.0, 1.0)
     ax.set_ylabel("F1")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(reports))
     return _save(fig, path)
 
 

@@ -108,6 +108,7 @@ def predict_map(
     colours: dict[int, str] | None = None,
     block: int = BLOCK,
     overlap: int | None = None,
+    window: int | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     tags: dict[str, str] | None = None,
@@ -123,12 +124,14 @@ def predict_map(
         colours: {code: "#rrggbb"} palette written into the class COG.
         block: output block side (a multiple of 512 keeps blocks on COG tiles).
         overlap: window overlap; default a quarter of the window (at least 2 x halo + 2).
+        window: inference window side instead of the predictor's preferred one (a
+            fully convolutional model runs larger windows faster, with fewer overlaps).
         progress: called with (fraction, message) after each block.
         should_stop: polled between blocks; when True the function returns early with
             `stopped=True` and everything done so far kept for the next call.
         tags: extra tags for both COGs.
     """
-    tiling = Tiling.for_model(predictor.window, predictor.halo, block, overlap)
+    tiling = Tiling.for_model(window or predictor.window, predictor.halo, block, overlap)
     work_dir.mkdir(parents=True, exist_ok=True)
     todo = blocks(scene, block)
     signature = {
@@ -228,7 +231,8 @@ def run(ctx: Any, *, params: dict[str, Any]) -> dict[str, Any]:
     """Job kind `predict_map`: predict a scene with a trained run into ctx.out_dir.
 
     params: run_dir (a U-BARN or RF run's folder), series and clouds (absolute paths of
-    the scene rasters), colours ({code: "#rrggbb"}, optional), block, overlap, device.
+    the scene rasters), colours ({code: "#rrggbb"}, optional), block, overlap, window,
+    device.
     Writes classes.tif, confidence.tif and map.json (areas, classes) into ctx.out_dir and
     returns the same summary; `stopped` is true when cancellation interrupted it.
     """
@@ -248,6 +252,7 @@ def run(ctx: Any, *, params: dict[str, Any]) -> dict[str, Any]:
         colours=colours,
         block=int(params.get("block", BLOCK)),
         overlap=params.get("overlap"),
+        window=params.get("window"),
         progress=ctx.progress,
         should_stop=ctx.should_stop,
         tags={"SITSLAB_RUN": Path(params["run_dir"]).name},

@@ -20,7 +20,7 @@ from ml.gapfill import DayLike, gapfill, regular_grid, to_days
 
 INDEX_BANDS: dict[str, tuple[str, str]] = {"NDVI": ("B8", "B4"), "NDWI": ("B11", "B8")}
 EPSILON = 1e-6
-DEFAULT_CHUNK = 65_536
+DEFAULT_CHUNK = 16_384
 
 
 def normalise_band(name: str) -> str:

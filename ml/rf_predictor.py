@@ -10,6 +10,7 @@ size works (window None) and it needs no context around a block (halo 0).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ from ml.rf_features import clear_date_count, features, normalise_band
 from ml.rf_model import load_model, vote_share
 
 NODATA = -10000
-PREDICT_CHUNK = 65_536
+PREDICT_CHUNK = 16_384
 
 
 def block_pixels(
@@ -63,24 +64,25 @@ class RFPredictor:
     def __post_init__(self) -> None:
         self.classes = [int(c) for c in self.model.classes_]
 
-    def _features(
+    def _chunks(
         self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+        """(pixel slice, features, clear flags) chunk by chunk: memory stays bounded."""
         pixels, clear = block_pixels(series, clouds, bands, self.bands)
         grid = to_days(self.grid)
-        return features(pixels, dates, self.bands, valid=clear, grid=grid, chunk=self.chunk), clear
+        for start in range(0, pixels.shape[0], self.chunk):
+            part = slice(start, start + self.chunk)
+            X = features(pixels[part], dates, self.bands, valid=clear[part], grid=grid)
+            yield part, X, clear[part]
 
     def predict_proba(
         self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
     ) -> np.ndarray:
         """Class probabilities (K, H, W) float32, K = len(self.classes)."""
         h, w = series.shape[2:]
-        X, _ = self._features(series, clouds, dates, bands)
-        proba = np.empty((X.shape[0], len(self.classes)), dtype=np.float32)
-        for start in range(0, X.shape[0], self.chunk):
-            proba[start : start + self.chunk] = self.model.predict_proba(
-                X[start : start + self.chunk]
-            )
+        proba = np.empty((h * w, len(self.classes)), dtype=np.float32)
+        for part, X, _ in self._chunks(series, clouds, dates, bands):
+            proba[part] = self.model.predict_proba(X)
         return proba.T.reshape(len(self.classes), h, w)
 
     def predict_oso(
@@ -88,13 +90,12 @@ class RFPredictor:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """OSO's three rasters (H, W): class (majority vote), confidence (0-100), validity."""
         h, w = series.shape[2:]
-        X, clear = self._features(series, clouds, dates, bands)
-        labels = np.empty(X.shape[0], dtype=np.int64)
-        confidence = np.empty(X.shape[0], dtype=np.uint8)
-        for start in range(0, X.shape[0], self.chunk):
-            part = slice(start, start + self.chunk)
-            labels[part], confidence[part] = vote_share(self.model, X[part])
-        validity = clear_date_count(clear)
+        labels = np.empty(h * w, dtype=np.int64)
+        confidence = np.empty(h * w, dtype=np.uint8)
+        validity = np.empty(h * w, dtype=np.int32)
+        for part, X, clear in self._chunks(series, clouds, dates, bands):
+            labels[part], confidence[part] = vote_share(self.model, X)
+            validity[part] = clear_date_count(clear)
         return labels.reshape(h, w), confidence.reshape(h, w), validity.reshape(h, w)
 
 

@@ -109,6 +109,14 @@ def _patch_features(
     return features(series, data.dates, bands, valid=clear, grid=grid), clear
 
 
+def labelled_features(
+    patch: SnapshotPatch, bands: list[str], grid: np.ndarray, ignore: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """OSO features and codes of a patch's non-ignored pixels, row-major (canonical order)."""
+    keep, labels = _labelled(patch, ignore)
+    return _patch_features(patch, bands, grid, keep)[0], labels
+
+
 def _training_samples(
     patches: list[SnapshotPatch], bands: list[str], grid: np.ndarray, ignore: np.ndarray,
     cfg: dict[str, Any],

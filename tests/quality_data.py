@@ -64,16 +64,17 @@ def label_of(session: Session, patch: Patch, version: int = 1) -> np.ndarray:
     return store.read_label(get_settings().path(revision.file))
 
 
-def two_annotator_campaign(session: Session, make_user) -> dict:  # noqa: ANN001
+def two_annotator_campaign(session: Session, make_user, dataset: Dataset | None = None) -> dict:  # noqa: ANN001
     """Two annotators on five patches (overlap 2, the last one gold "reject"), decided as:
 
     p0 accept/accept, p1 accept/reject, p2 two different corrections, p3 reject/reject
     (the second annotator accepted first, then undid it), p4 (gold) reject/accept.
+    `dataset` (five patches or more) defaults to five tiny seeded patches.
     """
     from backend.services.campaigns import create_campaign
     from backend.services.decisions import undo_last
 
-    dataset = make_dataset(session, n_patches=5)
+    dataset = dataset or make_dataset(session, n_patches=5)
     a, b = make_user("annotator_a"), make_user("annotator_b")
     p = sorted(dataset.patches, key=lambda x: x.id)
     campaign = create_campaign(
@@ -90,10 +91,10 @@ def two_annotator_campaign(session: Session, make_user) -> dict:  # noqa: ANN001
     judge(session, a, p[1].id, "accept", 2000)
     judge(session, b, p[1].id, "reject", 7000)
     mask_a = label_of(session, p[2]).copy()
-    mask_a[:, :4] = 12
+    mask_a[:, : p[2].width // 4] = 12
     correct(session, a, p[2], mask_a)
     mask_b = label_of(session, p[2], 1).copy()
-    mask_b[:4, :] = 13
+    mask_b[: p[2].height // 4, :] = 13
     correct(session, b, p[2], mask_b)
     judge(session, a, p[3].id, "reject", 1000)
     judge(session, b, p[3].id, "accept", 1000)

@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.models import Assignment, Campaign, Dataset, Decision, LabelRevision, Nomenclature, Patch
+from backend.models import (
+    Assignment,
+    Campaign,
+    Dataset,
+    Decision,
+    LabelRevision,
+    Nomenclature,
+    Patch,
+)
 from ml.data import store
 
 CODES = (5, 11, 13, 17)  # OSO 2018 classes used in the synthetic labels

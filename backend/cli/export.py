@@ -16,8 +16,12 @@ console = Console()
 
 def export(
     dataset: str | None = typer.Option(None, "--dataset", help="Only this dataset (default: all)."),
-    out: Path | None = typer.Option(None, "--out", help="Zip to write (default: data/exports/<time>.zip)."),
-    format: str = typer.Option(",".join(FORMATS), "--format", help="Comma-separated: csv, gpkg, labels."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Zip to write (default: data/exports/<time>.zip)."
+    ),
+    format: str = typer.Option(
+        ",".join(FORMATS), "--format", help="Comma-separated: csv, gpkg, labels."
+    ),
 ) -> None:
     """Export decisions and patch status (CSV, GeoPackage) and validated labels (GeoTIFF layout)."""
     formats = [f.strip() for f in format.split(",") if f.strip()]

@@ -18,20 +18,28 @@ pages = APIRouter(include_in_schema=False)
 
 
 @router.get("/campaigns/{campaign_id}/disagreements")
-def list_disagreements(campaign_id: int, session: SessionDep, _: ReviewerUser) -> list[Disagreement]:
+def list_disagreements(
+    campaign_id: int, session: SessionDep, _: ReviewerUser
+) -> list[Disagreement]:
     """Patches whose annotators' decisions or masks differ, unsettled ones first."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
-    return [Disagreement(**d) for d in adjudication.disagreements(session=session, campaign=campaign)]
+    return [
+        Disagreement(**d) for d in adjudication.disagreements(session=session, campaign=campaign)
+    ]
 
 
 @router.get("/patches/{patch_id}/versions")
-def patch_versions(patch_id: int, session: SessionDep, _: ReviewerUser, campaign_id: int | None = None) -> dict:
+def patch_versions(
+    patch_id: int, session: SessionDep, _: ReviewerUser, campaign_id: int | None = None
+) -> dict:
     """The original label and each annotator's standing version of a patch."""
     return adjudication.versions(session=session, patch_id=patch_id, campaign_id=campaign_id)
 
 
 @router.post("/patches/{patch_id}/adjudicate", status_code=201, dependencies=[Depends(check_csrf)])
-def adjudicate(patch_id: int, body: AdjudicateIn, session: SessionDep, reviewer: ReviewerUser) -> AdjudicateOut:
+def adjudicate(
+    patch_id: int, body: AdjudicateIn, session: SessionDep, reviewer: ReviewerUser
+) -> AdjudicateOut:
     """Settle a patch: keep one version as the final label (a new revision), or reject it."""
     decision = adjudication.adjudicate(
         session=session,
@@ -52,7 +60,11 @@ def adjudicate(patch_id: int, body: AdjudicateIn, session: SessionDep, reviewer:
 
 @pages.get("/adjudication/{patch_id}", response_class=HTMLResponse)
 def adjudication_page(
-    request: Request, patch_id: int, session: SessionDep, user: ReviewerUser, campaign: int | None = None
+    request: Request,
+    patch_id: int,
+    session: SessionDep,
+    user: ReviewerUser,
+    campaign: int | None = None,
 ) -> HTMLResponse:
     """The annotators' versions side by side over the image, and the settle buttons."""
     patch = get_patch(session=session, patch_id=patch_id)

@@ -25,7 +25,9 @@ def agreement(campaign_id: int, session: SessionDep, _: ReviewerUser) -> Agreeme
 
 
 @pages.get("/campaigns/{campaign_id}/agreement", response_class=HTMLResponse)
-def agreement_page(request: Request, campaign_id: int, session: SessionDep, user: ReviewerUser) -> HTMLResponse:
+def agreement_page(
+    request: Request, campaign_id: int, session: SessionDep, user: ReviewerUser
+) -> HTMLResponse:
     """The reviewers' agreement page, with the disagreements to adjudicate."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     return render(

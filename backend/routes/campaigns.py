@@ -68,15 +68,26 @@ def progress(campaign_id: int, session: SessionDep, _: ReviewerUser) -> Campaign
 @pages.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     """The campaigns, the admins' creation form and the reviewers' export form."""
-    campaigns = [campaign_summary(session=session, campaign=c)
-                 for c in session.scalars(select(Campaign).order_by(Campaign.id.desc()))]
+    campaigns = [
+        campaign_summary(session=session, campaign=c)
+        for c in session.scalars(select(Campaign).order_by(Campaign.id.desc()))
+    ]
     datasets = list(session.scalars(select(Dataset).order_by(Dataset.name)))
     users = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
-    return render(request, "campaigns.html", user, campaigns=campaigns, datasets=datasets, users=users)
+    return render(
+        request, "campaigns.html", user, campaigns=campaigns, datasets=datasets, users=users
+    )
 
 
 @pages.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def campaign_page(request: Request, campaign_id: int, session: SessionDep, user: ReviewerUser) -> HTMLResponse:
+def campaign_page(
+    request: Request, campaign_id: int, session: SessionDep, user: ReviewerUser
+) -> HTMLResponse:
     """One campaign: progress per annotator, links to agreement and disagreements."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
-    return render(request, "campaign.html", user, campaign=campaign_progress(session=session, campaign=campaign))
+    return render(
+        request,
+        "campaign.html",
+        user,
+        campaign=campaign_progress(session=session, campaign=campaign),
+    )

@@ -22,7 +22,9 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> HTMLR
     datasets = [dataset_out(session=session, dataset=d) for d in session.scalars(select(Dataset))]
     campaigns = [
         campaign_progress(session=session, campaign=c)
-        for c in session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id.desc()))
+        for c in session.scalars(
+            select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id.desc())
+        )
     ]
     if not user.has_role(Role.reviewer):
         for c in campaigns:

@@ -202,9 +202,15 @@ def correct(
 
 
 @pages.get("/patches/{patch_id}", response_class=HTMLResponse)
-def patch_page(request: Request, patch: PatchDep, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+def patch_page(
+    request: Request, patch: PatchDep, session: SessionDep, user: CurrentUser
+) -> HTMLResponse:
     """A patch's page: its label, status and full history."""
     detail = patch_detail(session=session, patch=patch)
     return render(
-        request, "patch.html", user, patch=detail, history=patch_history(session=session, patch=patch)
+        request,
+        "patch.html",
+        user,
+        patch=detail,
+        history=patch_history(session=session, patch=patch),
     )

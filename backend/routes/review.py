@@ -13,24 +13,15 @@ from backend.models import Patch
 from backend.schemas.decisions import DecisionIn, DecisionResult, NextOut, QueueEntry
 from backend.services import decisions, review_queue
 from backend.services.history import decision_out
+from backend.services.labels import get_patch
+from backend.services.patch_view import patch_detail
 from backend.templating import render
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 pages = APIRouter(include_in_schema=False)
 
 
-@router.get("/review/next")
-def next_patch(
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    after_position: Annotated[int | None, Query(description="continue after this queue position")] = None,
-) -> NextOut:
-    """The user's next assigned patch and the ids of the next few to prefetch."""
-    view = review_queue.queue_view(
-        session=session, user_id=user.id, prefetch=settings.prefetch, after_position=after_position
-    )
-
+def _next_out(view: review_queue.QueueView) -> NextOut:
     def entry(item: review_queue.QueueItem) -> QueueEntry:
         return QueueEntry(
             patch_id=item.patch_id,
@@ -44,6 +35,22 @@ def next_patch(
         upcoming=[entry(i) for i in view.upcoming],
         remaining=view.remaining,
     )
+
+
+@router.get("/review/next")
+def next_patch(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    after_position: Annotated[
+        int | None, Query(description="continue after this queue position")
+    ] = None,
+) -> NextOut:
+    """The user's next assigned patch and the ids of the next few to prefetch."""
+    view = review_queue.queue_view(
+        session=session, user_id=user.id, prefetch=settings.prefetch, after_position=after_position
+    )
+    return _next_out(view)
 
 
 @router.post("/decisions", status_code=201, dependencies=[Depends(check_csrf)])
@@ -76,7 +83,26 @@ def post_decision(body: DecisionIn, session: SessionDep, user: CurrentUser) -> D
 
 @pages.get("/review", response_class=HTMLResponse)
 def review_page(
-    request: Request, user: CurrentUser, settings: SettingsDep, patch: int | None = None
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    patch: int | None = None,
 ) -> HTMLResponse:
-    """The review page; `?patch=ID` opens one patch instead of the queue's next."""
-    return render(request, "review.html", user, patch_id=patch, prefetch=settings.prefetch)
+    """The review page; `?patch=ID` opens one patch instead of the queue's next.
+
+    The queue and the first patch's detail are written into the page, so that the
+    browser's first requests after the HTML are the patch's images (no API round trips).
+    """
+    queue = _next_out(
+        review_queue.queue_view(session=session, user_id=user.id, prefetch=settings.prefetch)
+    )
+    shown = patch if patch is not None else (queue.current.patch_id if queue.current else None)
+    detail = None
+    if shown is not None:
+        detail = patch_detail(session=session, patch=get_patch(session=session, patch_id=shown))
+    initial = {
+        "queue": queue.model_dump(mode="json"),
+        "detail": detail.model_dump(mode="json") if detail else None,
+    }
+    return render(request, "review.html", user, initial=initial)

@@ -30,7 +30,9 @@ class CampaignIn(BaseModel):
     overlap: int = Field(2, description="annotators per patch")
     user_ids: list[int]
     filter: CampaignFilter = CampaignFilter()
-    gold: dict[int, Answer] = Field(default_factory=dict, description="patch id -> expected decision")
+    gold: dict[int, Answer] = Field(
+        default_factory=dict, description="patch id -> expected decision"
+    )
     gold_external: dict[str, Answer] = Field(
         default_factory=dict, description="the same, keyed by the patches' external ids"
     )
@@ -84,7 +86,9 @@ class PairAgreement(BaseModel):
     observed_agreement: float | None
     cohen_kappa: float | None
     n_masks_compared: int
-    mean_iou: float | None = Field(description="mean IoU of the masks they stand by, where one corrected")
+    mean_iou: float | None = Field(
+        description="mean IoU of the masks they stand by, where one corrected"
+    )
 
 
 class DecisionAgreement(BaseModel):

@@ -14,7 +14,9 @@ class DecisionIn(BaseModel):
 
     patch_id: int | None = Field(None, description="required except for undo")
     kind: Literal["accept", "reject", "uncertain", "skip", "undo"]
-    label_revision_id: int | None = Field(None, description="the revision judged (default: current)")
+    label_revision_id: int | None = Field(
+        None, description="the revision judged (default: current)"
+    )
     comment: str = Field("", max_length=2000)
     confidence: int | None = Field(None, ge=1, le=5)
     time_spent_ms: int | None = Field(None, ge=0, le=24 * 3600 * 1000)

@@ -41,7 +41,9 @@ def _masks_differ(session: Session, revision_ids: set[int]) -> bool:
 
 def _settlement(session: Session, patch_id: int) -> Decision | None:
     """The reviewer's standing adjudication of a patch, if any."""
-    rows = session.scalars(select(Decision).where(Decision.patch_id == patch_id).order_by(Decision.id))
+    rows = session.scalars(
+        select(Decision).where(Decision.patch_id == patch_id).order_by(Decision.id)
+    )
     rows = list(rows)
     undone = {d.undoes_id for d in rows if d.kind == DecisionKind.undo}
     settled = [d for d in rows if d.view == ADJUDICATION_VIEW and d.id not in undone]
@@ -89,7 +91,9 @@ def _campaign_of(session: Session, patch_id: int, campaign_id: int | None) -> in
     if campaign_id is not None:
         return campaign_id
     return session.scalar(
-        select(Assignment.campaign_id).where(Assignment.patch_id == patch_id).order_by(Assignment.campaign_id.desc())
+        select(Assignment.campaign_id)
+        .where(Assignment.patch_id == patch_id)
+        .order_by(Assignment.campaign_id.desc())
     )
 
 
@@ -98,7 +102,9 @@ def versions(*, session: Session, patch_id: int, campaign_id: int | None = None)
     patch = get_patch(session=session, patch_id=patch_id)
     campaign_id = _campaign_of(session, patch_id, campaign_id)
     decided = (
-        campaign_decisions(session=session, campaign_id=campaign_id) if campaign_id is not None else []
+        campaign_decisions(session=session, campaign_id=campaign_id)
+        if campaign_id is not None
+        else []
     )
     standing = standing_decisions(d for d in decided if d.patch_id == patch_id)
     names = dict(session.execute(select(User.id, User.username)).all())
@@ -128,8 +134,12 @@ def versions(*, session: Session, patch_id: int, campaign_id: int | None = None)
             for (_, uid), d in sorted(standing.items(), key=lambda kv: names.get(kv[0][1], ""))
         ],
         "settled": (
-            {"by": names.get(settled.user_id), "decision": settled.kind, "comment": settled.comment,
-             "revision_id": settled.new_revision_id or settled.label_revision_id}
+            {
+                "by": names.get(settled.user_id),
+                "decision": settled.kind,
+                "comment": settled.comment,
+                "revision_id": settled.new_revision_id or settled.label_revision_id,
+            }
             if settled
             else None
         ),

@@ -23,9 +23,9 @@ from backend.config import get_settings
 from backend.models import (
     Assignment,
     Campaign,
+    Dataset,
     Decision,
     DecisionKind,
-    Dataset,
     LabelRevision,
     NomenclatureClass,
     Patch,
@@ -35,7 +35,12 @@ from backend.services import agreement_stats as stats
 from ml.data.store import read_label
 
 #: Decisions that say something about a label, in the order tables show them.
-JUDGEMENTS = (DecisionKind.accept, DecisionKind.reject, DecisionKind.uncertain, DecisionKind.correct)
+JUDGEMENTS = (
+    DecisionKind.accept,
+    DecisionKind.reject,
+    DecisionKind.uncertain,
+    DecisionKind.correct,
+)
 #: The `view` recorded on the decisions reviewers make when they settle a disagreement.
 ADJUDICATION_VIEW = "adjudication"
 
@@ -101,7 +106,9 @@ def campaign_agreement(*, session: Session, campaign: Campaign) -> dict[str, Any
     """Every agreement figure of a campaign, as the API and the reviewer page show them."""
     decisions = campaign_decisions(session=session, campaign_id=campaign.id)
     standing = standing_decisions(decisions)
-    assignments = list(session.scalars(select(Assignment).where(Assignment.campaign_id == campaign.id)))
+    assignments = list(
+        session.scalars(select(Assignment).where(Assignment.campaign_id == campaign.id))
+    )
     user_ids = sorted({a.user_id for a in assignments})
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
     by_patch: dict[int, dict[int, Decision]] = defaultdict(dict)
@@ -156,7 +163,9 @@ def _pair(
         "user_ids": [a, b],
         "n_patches": len(shared),
         "observed_agreement": (
-            sum(x == y for x, y in zip(kinds_a, kinds_b, strict=True)) / len(shared) if shared else None
+            sum(x == y for x, y in zip(kinds_a, kinds_b, strict=True)) / len(shared)
+            if shared
+            else None
         ),
         "cohen_kappa": stats.cohen_kappa(kinds_a, kinds_b),
         "n_masks_compared": len(ious),
@@ -175,7 +184,11 @@ def _overall(by_patch: dict[int, dict[int, Decision]]) -> dict[str, Any]:
     return {
         "fleiss_kappa": stats.fleiss_kappa(counts),
         "per_decision": [
-            {"decision": k.value, "n": int(counts[:, i].sum()), "kappa": per_kind[i] if per_kind else None}
+            {
+                "decision": k.value,
+                "n": int(counts[:, i].sum()),
+                "kappa": per_kind[i] if per_kind else None,
+            }
             for i, k in enumerate(JUDGEMENTS)
         ],
     }
@@ -190,10 +203,14 @@ def _per_class(
         agreement = stats.pairwise_agreement([d.kind for d in judged.values()])
         if agreement is None:
             continue
-        revision_id = next((d.label_revision_id for d in judged.values() if d.label_revision_id), None)
+        revision_id = next(
+            (d.label_revision_id for d in judged.values() if d.label_revision_id), None
+        )
         if revision_id is None:
             revision_id = session.scalar(
-                select(LabelRevision.id).where(LabelRevision.patch_id == patch_id).order_by(LabelRevision.version)
+                select(LabelRevision.id)
+                .where(LabelRevision.patch_id == patch_id)
+                .order_by(LabelRevision.version)
             )
         codes, n = np.unique(masks(revision_id), return_counts=True)
         groups[int(codes[np.argmax(n)])].append(agreement)
@@ -209,7 +226,12 @@ def _per_class(
             ).all()
         )
     return [
-        {"code": code, "name": names.get(code, str(code)), "n_patches": len(v), "agreement": float(np.mean(v))}
+        {
+            "code": code,
+            "name": names.get(code, str(code)),
+            "n_patches": len(v),
+            "agreement": float(np.mean(v)),
+        }
         for code, v in sorted(groups.items())
     ]
 

@@ -73,16 +73,27 @@ def create_campaign(
         raise Invalid(f"Unknown order {order!r}; use one of {', '.join(ORDERS)}.")
     users = _annotators(session=session, user_ids=user_ids)
     if not 1 <= overlap <= len(users):
-        raise Invalid(f"Overlap must be between 1 and the number of annotators ({len(users)}), got {overlap}.")
+        raise Invalid(
+            f"Overlap must be between 1 and the number of annotators ({len(users)}), got {overlap}."
+        )
     gold = {**(gold or {}), **_by_external_id(session, dataset_id, gold_external or {})}
     gold = _check_gold(session=session, dataset_id=dataset_id, gold=gold)
-    pool = [p for p in _select(session=session, dataset_id=dataset_id, filter=filter or {}) if p.id not in gold]
+    pool = [
+        p
+        for p in _select(session=session, dataset_id=dataset_id, filter=filter or {})
+        if p.id not in gold
+    ]
     if not pool:
         raise Invalid("The filter selects no patch (gold patches apart): nothing to review.")
     pool = _ordered(pool, order, seed)
     queues = _queues([p.id for p in pool], users, overlap, list(gold))
     campaign = Campaign(
-        name=name, dataset_id=dataset_id, overlap=overlap, filter=filter or {}, order=order, created_by=created_by
+        name=name,
+        dataset_id=dataset_id,
+        overlap=overlap,
+        filter=filter or {},
+        order=order,
+        created_by=created_by,
     )
     try:
         session.add(campaign)
@@ -114,7 +125,9 @@ def _annotators(*, session: Session, user_ids: list[int]) -> list[int]:
     found = set(session.scalars(select(User.id).where(User.id.in_(wanted), User.active.is_(True))))
     missing = [u for u in wanted if u not in found]
     if missing:
-        raise Invalid(f"Unknown or inactive user(s): {', '.join(map(str, missing))}.", user_ids=missing)
+        raise Invalid(
+            f"Unknown or inactive user(s): {', '.join(map(str, missing))}.", user_ids=missing
+        )
     return wanted
 
 
@@ -124,7 +137,9 @@ def _check_gold(*, session: Session, dataset_id: int, gold: dict[int, str]) -> d
     if bad:
         raise Invalid(f"Gold answers must be one of {', '.join(sorted(allowed))}.", bad=bad)
     ids = {int(p) for p in gold}
-    found = set(session.scalars(select(Patch.id).where(Patch.id.in_(ids), Patch.dataset_id == dataset_id)))
+    found = set(
+        session.scalars(select(Patch.id).where(Patch.id.in_(ids), Patch.dataset_id == dataset_id))
+    )
     if ids - found:
         raise Invalid(f"Gold patch(es) not in this dataset: {sorted(ids - found)}.")
     return {int(p): a for p, a in gold.items()}
@@ -163,7 +178,9 @@ def _select(*, session: Session, dataset_id: int, filter: dict[str, Any]) -> lis
         except (TypeError, ValueError) as exc:
             raise Invalid("min_suspicion must be a number.") from exc
     if filter.get("external_ids"):
-        query = query.where(Patch.external_id.in_([str(x) for x in _as_list(filter["external_ids"])]))
+        query = query.where(
+            Patch.external_id.in_([str(x) for x in _as_list(filter["external_ids"])])
+        )
     return list(session.scalars(query))
 
 
@@ -176,7 +193,9 @@ def _ordered(pool: list[Patch], order: str, seed: int) -> list[Patch]:
     return pool
 
 
-def _queues(pool: list[int], users: list[int], overlap: int, gold: list[int]) -> dict[int, list[int]]:
+def _queues(
+    pool: list[int], users: list[int], overlap: int, gold: list[int]
+) -> dict[int, list[int]]:
     """Each annotator's queue: round-robin slots of the pool, gold spread evenly through it."""
     queues: dict[int, list[int]] = {u: [] for u in users}
     for i, patch_id in enumerate(pool):
@@ -192,8 +211,11 @@ def _queues(pool: list[int], users: list[int], overlap: int, gold: list[int]) ->
 def campaign_summary(*, session: Session, campaign: Campaign) -> dict[str, Any]:
     """A campaign with its size and overall progress (the listing form)."""
     total, done, patches = session.execute(
-        select(func.count(), func.count().filter(Assignment.done), func.count(func.distinct(Assignment.patch_id)))
-        .where(Assignment.campaign_id == campaign.id)
+        select(
+            func.count(),
+            func.count().filter(Assignment.done),
+            func.count(func.distinct(Assignment.patch_id)),
+        ).where(Assignment.campaign_id == campaign.id)
     ).one()
     dataset = session.get(Dataset, campaign.dataset_id)
     return {

@@ -55,7 +55,9 @@ def _from_png(content: bytes) -> np.ndarray:
     except (UnidentifiedImageError, OSError) as exc:
         raise Invalid(f"The PNG cannot be read: {exc}") from exc
     if image.mode not in ("L", "P"):
-        raise Invalid(f"The PNG must hold one class code per pixel (grey or palette), not {image.mode}.")
+        raise Invalid(
+            f"The PNG must hold one class code per pixel (grey or palette), not {image.mode}."
+        )
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -72,7 +74,8 @@ def _from_json(content: bytes) -> np.ndarray:
             codes = np.asarray(doc["data"], dtype=np.int64).ravel()
     except (ValueError, KeyError, TypeError) as exc:
         raise Invalid(
-            'JSON mask must be {"height", "width", "data": [...]} or {..., "rle": [[code, n], ...]}.'
+            'JSON mask must be {"height", "width", "data": [...]} '
+            'or {"height", "width", "rle": [[code, n], ...]}.'
         ) from exc
     if codes.size != height * width:
         raise Invalid(f"JSON mask holds {codes.size} values for {height}x{width} pixels.")

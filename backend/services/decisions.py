@@ -193,7 +193,9 @@ def refresh_status(*, session: Session, patch: Patch) -> str:
     return patch.status
 
 
-def derive_status(decisions: Iterable[DecisionFacts], current_revision_id: int | None) -> PatchStatus:
+def derive_status(
+    decisions: Iterable[DecisionFacts], current_revision_id: int | None
+) -> PatchStatus:
     """A patch's status from its decisions (ordered oldest first).
 
     Undone decisions and skips do not count. A reviewer's (or admin's) latest standing

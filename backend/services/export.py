@@ -11,9 +11,9 @@ the transaction still gives the revisions the snapshot names.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 import tempfile
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,9 +134,13 @@ def _read(*, session: Session, dataset: str | None) -> ExportData:
     datasets = {d.id: d for d in session.scalars(query)}
     if dataset is not None and not datasets:
         raise NotFound(f"No dataset named {dataset!r}.")
-    nomenclatures = {i: to_ml(session.get(Nomenclature, d.nomenclature_id)) for i, d in datasets.items()}
+    nomenclatures = {
+        i: to_ml(session.get(Nomenclature, d.nomenclature_id)) for i, d in datasets.items()
+    }
     users = dict(session.execute(select(User.id, User.username)).all())
-    patches = list(session.scalars(select(Patch).where(Patch.dataset_id.in_(datasets)).order_by(Patch.id)))
+    patches = list(
+        session.scalars(select(Patch).where(Patch.dataset_id.in_(datasets)).order_by(Patch.id))
+    )
     revisions = {
         r.id: r
         for r in session.scalars(
@@ -156,8 +160,12 @@ def _read(*, session: Session, dataset: str | None) -> ExportData:
     per_patch: dict[int, list[Decision]] = defaultdict(list)
     for d in decisions:
         per_patch[d.patch_id].append(d)
-    decision_rows = [_decision_row(d, by_id[d.patch_id], datasets, users, revisions) for d in decisions]
-    patch_rows = [_patch_row(p, datasets, users, current.get(p.id), per_patch[p.id]) for p in patches]
+    decision_rows = [
+        _decision_row(d, by_id[d.patch_id], datasets, users, revisions) for d in decisions
+    ]
+    patch_rows = [
+        _patch_row(p, datasets, users, current.get(p.id), per_patch[p.id]) for p in patches
+    ]
     for d in datasets.values():
         session.expunge(d)
     return ExportData(moment, datasets, nomenclatures, patch_rows, decision_rows)

@@ -43,7 +43,11 @@ FLOAT_FIELDS = {"suspicion"}
 
 
 def write_summary(
-    folder: Path, moment: datetime, formats: Sequence[str], patches: list[dict], decisions: list[dict]
+    folder: Path,
+    moment: datetime,
+    formats: Sequence[str],
+    patches: list[dict],
+    decisions: list[dict],
 ) -> Path:
     """export.json: when the database was read, what is inside, and counts to check against."""
     path = folder / "export.json"
@@ -73,7 +77,10 @@ def _count(values: Any) -> dict[str, int]:
 def write_csv(folder: Path, patches: list[dict], decisions: list[dict]) -> list[Path]:
     """patches.csv (one row per patch, its status) and decisions.csv (the full history)."""
     out = []
-    for name, fields, rows in (("patches", PATCH_FIELDS, patches), ("decisions", DECISION_FIELDS, decisions)):
+    for name, fields, rows in (
+        ("patches", PATCH_FIELDS, patches),
+        ("decisions", DECISION_FIELDS, decisions),
+    ):
         path = folder / f"{name}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
@@ -94,7 +101,9 @@ def _column(name: str, rows: list[dict]) -> tuple[np.ndarray, np.ndarray | None]
     return np.array(values, dtype=object), None
 
 
-def _write_layer(path: Path, layer: str, fields: Sequence[str], rows: list[dict], geometry: Any) -> None:
+def _write_layer(
+    path: Path, layer: str, fields: Sequence[str], rows: list[dict], geometry: Any
+) -> None:
     columns = [_column(f, rows) for f in fields]
     raw.write(
         str(path),
@@ -140,9 +149,17 @@ def write_labels(
         data = store.read_patch(settings.path(p["store_dir"]))
         labels = store.read_label(settings.path(p["current_file"]))
         files = {key: f"{key}/{p['external_id']}.tif" for key in ("images", "clouds", "labels")}
-        geotiff.write_series(folder / files["images"], np.asarray(data.series), data.dates, data.bands,
-                             data.crs, data.transform)
-        geotiff.write_mask(folder / files["clouds"], np.asarray(data.clouds), data.dates, data.crs, data.transform)
+        geotiff.write_series(
+            folder / files["images"],
+            np.asarray(data.series),
+            data.dates,
+            data.bands,
+            data.crs,
+            data.transform,
+        )
+        geotiff.write_mask(
+            folder / files["clouds"], np.asarray(data.clouds), data.dates, data.crs, data.transform
+        )
         geotiff.write_labels(folder / files["labels"], labels, data.crs, data.transform, colormap)
         written += [folder / f for f in files.values()]
         entries.append(

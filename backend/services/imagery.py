@@ -29,8 +29,13 @@ STRETCH = (2.0, 98.0)
 NDVI_RANGE = (-0.2, 0.9)
 # A brown -> yellow -> green ramp: bare soil, sparse and dense vegetation.
 NDVI_STOPS = np.array(
-    [[0.0, 140, 81, 10], [0.35, 223, 194, 125], [0.55, 246, 232, 195], [0.7, 128, 205, 93],
-     [1.0, 1, 102, 48]],
+    [
+        [0.0, 140, 81, 10],
+        [0.35, 223, 194, 125],
+        [0.55, 246, 232, 195],
+        [0.7, 128, 205, 93],
+        [1.0, 1, 102, 48],
+    ],
     dtype=np.float64,
 )
 CLOUD_COLOURS = {
@@ -162,8 +167,14 @@ def cloud_overlay(folder: Path, date_index: int) -> np.ndarray:
 
 def cloud_fractions(folder: Path) -> list[float]:
     """Share of non-clear pixels per date (the page opens on the clearest date)."""
-    clouds = np.asarray(load_patch(folder).clouds)
-    return [round(float(f), 4) for f in (clouds != store.CLEAR).mean(axis=(1, 2))]
+    return list(_cloud_fractions(str(folder)))
+
+
+@lru_cache(maxsize=1024)
+def _cloud_fractions(folder: str) -> tuple[float, ...]:
+    # Cloud masks never change after ingest, so a patch is read once per process.
+    clouds = np.asarray(load_patch(Path(folder)).clouds)
+    return tuple(round(float(f), 4) for f in (clouds != store.CLEAR).mean(axis=(1, 2)))
 
 
 def label_overlay(labels: np.ndarray, colormap: dict[int, tuple[int, int, int, int]]) -> np.ndarray:

@@ -62,9 +62,7 @@ def queue_view(
         seen = {i.assignment_id for i in items}
         wrapped = _items(session, query, None, prefetch + 1)
         items += [i for i in wrapped if i.assignment_id not in seen][: prefetch + 1 - len(items)]
-    remaining = session.scalar(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    )
+    remaining = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return QueueView(
         current=items[0] if items else None, upcoming=items[1:], remaining=remaining or 0
     )

@@ -18,7 +18,8 @@ from backend.models import Run, TrainingSet
 from backend.services.map_products import scene_config
 from backend.services.queue import Lease
 
-ID_PARAMS = ("dataset_id", "training_set_id", "pretrained_run_id", "run_id")
+# Job parameters that are not settings of the ml code: ids resolved here, and the name.
+NOT_CONFIG = ("dataset_id", "training_set_id", "pretrained_run_id", "run_id", "name")
 
 
 def job_dir(settings: Settings, job_id: int) -> Path:
@@ -29,7 +30,7 @@ def job_dir(settings: Settings, job_id: int) -> Path:
 def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str, Any]:
     """The JSON spec ml.worker.child.run_job expects for this claimed job."""
     params = lease.params
-    config = {k: v for k, v in params.items() if k not in ID_PARAMS}
+    config = {k: v for k, v in params.items() if k not in NOT_CONFIG}
     snapshot = None
     if params.get("training_set_id") is not None:
         training_set = session.get(TrainingSet, int(params["training_set_id"]))

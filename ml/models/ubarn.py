@@ -119,7 +119,10 @@ class UBarnEncoder(nn.Module):
             dropout=config.dropout,
             batch_first=True,
         )
-        self.transformer = nn.TransformerEncoder(layer, num_layers=config.n_layers)
+        # nested tensors are a prototype API (warns); padded keys are masked either way
+        self.transformer = nn.TransformerEncoder(
+            layer, num_layers=config.n_layers, enable_nested_tensor=False
+        )
         self.max_sequences = MAX_SEQUENCES_PER_CALL
 
     @property

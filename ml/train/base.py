@@ -129,9 +129,17 @@ class Trainer:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def loader(self, dataset: SitsDataset, batches: list[list[int]]) -> DataLoader:
-        """Batches in the given order, loaded in this process (reproducible)."""
+        """Batches in the given order, loaded in this process (reproducible).
+
+        The loader gets its own generator: without one, each new iterator draws a seed
+        from torch's global generator, so a run resumed mid-epoch (one more iterator)
+        would drift from an uninterrupted one.
+        """
         pin = self.device.type == "cuda"
-        return DataLoader(dataset, batch_sampler=batches, num_workers=0, pin_memory=pin)
+        generator = torch.Generator().manual_seed(self.config.seed)
+        return DataLoader(
+            dataset, batch_sampler=batches, num_workers=0, pin_memory=pin, generator=generator
+        )
 
     def ordered_loader(self, dataset: SitsDataset, batch_size: int | None = None) -> DataLoader:
         """A dataset in order, by training-size batches (or ``batch_size``)."""

@@ -56,9 +56,27 @@ def band_stats(
     return stats
 
 
-def longest_series(patches: Sequence[SnapshotPatch]) -> int:
-    """The largest number of dates among the patches (their metadata only is read)."""
-    return max(len(read_patch(p.dir).dates) for p in patches)
+def survey(training_set: TrainingSet, config: TrainConfig) -> int:
+    """Check the patches fit the run and return the number of dates to pad series to.
+
+    Only the patches' metadata and memory maps are opened. Done before anything is
+    written, so a crop larger than a patch is refused up front rather than mid-epoch.
+
+    Raises:
+        ValueError: ``patch_size`` is larger than a train or val patch.
+    """
+    longest, smallest = 0, None
+    for patch in training_set.patches:
+        data = read_patch(patch.dir)
+        longest = max(longest, len(data.dates))
+        if patch.split != "test":
+            side = min(data.height, data.width)
+            smallest = side if smallest is None else min(smallest, side)
+    if smallest is not None and config.patch_size > smallest:
+        raise ValueError(
+            f"patch_size {config.patch_size} is larger than the smallest patch ({smallest})"
+        )
+    return config.max_dates or longest
 
 
 def make_datasets(
@@ -68,6 +86,7 @@ def make_datasets(
     stats: BandStats,
     classes: ClassMapping | None,
     *,
+    max_dates: int,
     whole_test: bool,
 ) -> tuple[SitsDataset, SitsDataset, SitsDataset]:
     """Train (augmented random crops), val (centred crops) and test sets.
@@ -75,9 +94,13 @@ def make_datasets(
     The test set serves whole patches when ``whole_test`` (every labelled pixel is
     evaluated, in the canonical order shared with the Random Forest), else centred crops.
     """
-    max_dates = config.max_dates or longest_series(training_set.patches)
-    common = {"stats": stats, "classes": classes, "seed": config.seed,
-              "reference_date": config.reference, "max_dates": max_dates}  # fmt: skip
+    common = {
+        "stats": stats,
+        "classes": classes,
+        "seed": config.seed,
+        "reference_date": config.reference,
+        "max_dates": max_dates,
+    }
     augmentation = Augmentation(
         random_crop=True, flips=config.flips, min_date_fraction=config.min_date_fraction
     )

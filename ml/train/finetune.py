@@ -24,7 +24,7 @@ from ml.plots import plot_confusion, plot_f1_bars
 from ml.train.artifacts import load_weights, read_run, stopped_result, write_json, write_run
 from ml.train.base import Batch, Trainer
 from ml.train.config import TrainConfig, resolve_config
-from ml.train.data import band_stats, load_training_set, make_datasets
+from ml.train.data import band_stats, load_training_set, make_datasets, survey
 from ml.train.evaluate import ConfusionCounter, predict_test, segmentation_loss
 
 
@@ -122,8 +122,11 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     nomenclature = training_set.nomenclature
     classes = ClassMapping.from_nomenclature(nomenclature)
     labelled = label_subset(training_set.split("train"), cfg.label_fraction, cfg.seed)
+    max_dates = survey(training_set, cfg)
     stats = band_stats(ctx, training_set, cfg, pretrained)
-    train, val, test = make_datasets(training_set, labelled, cfg, stats, classes, whole_test=True)
+    train, val, test = make_datasets(
+        training_set, labelled, cfg, stats, classes, max_dates=max_dates, whole_test=True
+    )
     trainer = FinetuneTrainer(
         ctx, cfg, train, val, classes=classes, encoder_weights=encoder_weights
     )

@@ -20,7 +20,7 @@ from ml.models.ubarn_pretext import PretrainModel, masked_reconstruction_loss
 from ml.train.artifacts import stopped_result, write_json, write_run
 from ml.train.base import Batch, Trainer
 from ml.train.config import resolve_config
-from ml.train.data import band_stats, load_training_set, make_datasets
+from ml.train.data import band_stats, load_training_set, make_datasets, survey
 
 
 class PretrainTrainer(Trainer):
@@ -81,9 +81,16 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     """
     cfg = resolve_config(config, "pretrain")
     training_set = load_training_set(snapshot, ("train", "val"))
+    max_dates = survey(training_set, cfg)
     stats = band_stats(ctx, training_set, cfg, None)
     train, val, test = make_datasets(
-        training_set, training_set.split("train"), cfg, stats, None, whole_test=False
+        training_set,
+        training_set.split("train"),
+        cfg,
+        stats,
+        None,
+        max_dates=max_dates,
+        whole_test=False,
     )
     trainer = PretrainTrainer(ctx, cfg, train, val)
     fit = trainer.fit()

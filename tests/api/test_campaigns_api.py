@@ -18,7 +18,8 @@ from tests.quality_data import make_dataset, two_annotator_campaign
 def _counts() -> tuple[int, ...]:
     with db.get_sessionmaker()() as s:
         return tuple(
-            s.scalar(select(func.count()).select_from(t)) for t in (Campaign, Assignment, Decision, LabelRevision)
+            s.scalar(select(func.count()).select_from(t))
+            for t in (Campaign, Assignment, Decision, LabelRevision)
         )
 
 
@@ -32,13 +33,19 @@ def people(client: TestClient, make_user, session):  # noqa: ANN001, ANN201
 
 
 def _body(people: dict, **changes) -> dict:  # noqa: ANN003
-    return {"name": "c1", "dataset_id": people["dataset"].id, "overlap": 2,
-            "user_ids": [people["a"].id, people["b"].id]} | changes
+    return {
+        "name": "c1",
+        "dataset_id": people["dataset"].id,
+        "overlap": 2,
+        "user_ids": [people["a"].id, people["b"].id],
+    } | changes
 
 
 def test_admin_creates_and_reviewer_follows_progress(client: TestClient, people: dict) -> None:
     login(client, "admin")
-    created = client.post("/api/v1/campaigns", json=_body(people, filter={"split": ["train", "val"]}))
+    created = client.post(
+        "/api/v1/campaigns", json=_body(people, filter={"split": ["train", "val"]})
+    )
     assert created.status_code == 201, created.text
     campaign = created.json()
     assert campaign["n_assignments"] == 2 * campaign["n_patches"] and campaign["done"] == 0
@@ -66,7 +73,13 @@ def test_admin_creates_and_reviewer_follows_progress(client: TestClient, people:
     ],
 )
 def test_bad_campaign_requests_write_nothing(
-    client: TestClient, people: dict, user: str, changes: dict, csrf: bool, status: int, message: str | None
+    client: TestClient,
+    people: dict,
+    user: str,
+    changes: dict,
+    csrf: bool,
+    status: int,
+    message: str | None,
 ) -> None:
     login(client, user)
     before = _counts()
@@ -102,7 +115,7 @@ def test_agreement_and_disagreements_for_reviewers_only(client: TestClient, work
     assert report["fleiss_kappa"] == pytest.approx(0.375)
     assert report["pairs"][0]["cohen_kappa"] is not None
     assert len(client.get(f"/api/v1/campaigns/{cid}/disagreements").json()) == 3
-    assert client.get(f"/api/v1/campaigns/999/agreement").status_code == 404
+    assert client.get("/api/v1/campaigns/999/agreement").status_code == 404
     assert client.get(f"/campaigns/{cid}/agreement").status_code == 200
 
 
@@ -119,10 +132,14 @@ def test_adjudicate_roles_csrf_and_bad_input(client: TestClient, worked: dict) -
     assert client.post("/api/v1/patches/99999/adjudicate", json={"reject": True}).status_code == 404
     assert _counts() == before
     versions = client.get(f"/api/v1/patches/{p[1].id}/versions").json()
-    settled = client.post(url, json={"revision_id": versions["original_revision_id"], "comment": "fine"})
+    settled = client.post(
+        url, json={"revision_id": versions["original_revision_id"], "comment": "fine"}
+    )
     assert settled.status_code == 201, settled.text
     assert settled.json()["patch_status"] == "accepted" and settled.json()["kind"] == "accept"
-    assert client.get(f"/adjudication/{p[1].id}?campaign={worked['campaign'].id}").status_code == 200
+    assert (
+        client.get(f"/adjudication/{p[1].id}?campaign={worked['campaign'].id}").status_code == 200
+    )
 
 
 def test_export_create_and_download(client: TestClient, worked: dict) -> None:

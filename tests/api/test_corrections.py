@@ -47,7 +47,9 @@ def _label_files(data_dir: Path) -> set[Path]:
 
 
 @pytest.mark.parametrize("encode", ["png", "raw", "json", "rle"])
-def test_correction_becomes_the_current_revision(client, world, session, data_dir, encode: str) -> None:  # noqa: ANN001, E501
+def test_correction_becomes_the_current_revision(
+    client, world, session, data_dir, encode: str
+) -> None:  # noqa: ANN001, E501
     login(client, "ann1")
     patch = world.patches[0]
     labels = _labels()

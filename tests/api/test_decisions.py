@@ -43,9 +43,16 @@ def test_accept_records_everything_asked(client, world, session) -> None:  # noq
     assert body["patch_status"] == "accepted"
     stored = session.get(Decision, body["decision"]["id"])
     assert (stored.kind, stored.comment, stored.confidence, stored.time_spent_ms) == (
-        "accept", "hedges fine", 4, 5230,
+        "accept",
+        "hedges fine",
+        4,
+        5230,
     )
-    assert (stored.view, stored.date_shown, stored.campaign_id) == ("false", "2022-02-04", world.campaign.id)
+    assert (stored.view, stored.date_shown, stored.campaign_id) == (
+        "false",
+        "2022-02-04",
+        world.campaign.id,
+    )
     assert stored.label_revision_id == patch.revisions[0].id
     session.expire_all()
     assert session.get(Patch, patch.id).status == "accepted"
@@ -156,8 +163,10 @@ def test_two_annotators_at_the_same_moment_are_both_kept(any_database: str) -> N
     """Both decisions are stored and the cached status sees both (no lost update)."""
     with db.get_sessionmaker()() as session:
         seed_builtins(session=session)
-        users = [create_user(session=session, username=f"a{i}", role="annotator", password=PASSWORD)
-                 for i in range(2)]
+        users = [
+            create_user(session=session, username=f"a{i}", role="annotator", password=PASSWORD)
+            for i in range(2)
+        ]
         patch = make_patches(session, n=1)[0]
         assign(session, [patch], *(u.id for u in users))
     barrier = threading.Barrier(2)
@@ -171,7 +180,10 @@ def test_two_annotators_at_the_same_moment_are_both_kept(any_database: str) -> N
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(u, k)) for u, k in zip(users, ("accept", "reject"))]
+    threads = [
+        threading.Thread(target=work, args=(u, k))
+        for u, k in zip(users, ("accept", "reject"), strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -113,7 +113,9 @@ def test_review_with_keys_correct_with_brush_and_see_history(page, queue) -> Non
         labels = read_revision(revision)
         assert np.all(labels[24, 8:40] == code)  # the stroke across the middle row
         ann1 = session.scalar(select(User).where(User.username == "ann1"))
-        kinds = [d.kind for d in session.scalars(select(Decision).where(Decision.user_id == ann1.id))]
+        kinds = [
+            d.kind for d in session.scalars(select(Decision).where(Decision.user_id == ann1.id))
+        ]
         assert kinds == ["accept", "reject", "undo", "uncertain", "correct"]
         timed = session.scalars(select(Decision.time_spent_ms).where(Decision.kind == "accept"))
         assert all(t is not None and t > 0 for t in timed)

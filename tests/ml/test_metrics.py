@@ -76,6 +76,10 @@ def test_bad_input() -> None:
         evaluation_report([1.5, 2.0], [1, 2], [1, 2])
     with pytest.raises(ValueError, match="distinct"):
         confusion_matrix([1], [1], [1, 1])
+    with pytest.raises(ValueError, match="prediction holds codes \\[0\\]"):
+        evaluation_report([1, 2], [1, 0], [1, 2])
+    with pytest.raises(ValueError, match="reference holds codes \\[7\\]"):
+        evaluation_report([1, 7], [1, 2], [1, 2])
 
 
 def test_mcnemar_exact_on_hand_example() -> None:

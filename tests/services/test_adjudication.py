@@ -55,8 +55,13 @@ def test_settle_with_an_annotators_correction(session, work, make_user) -> None:
     p, reviewer = work["patches"], make_user("rev", "reviewer")
     view = versions(session=session, patch_id=p[2].id)
     b_version = next(v for v in view["annotators"] if v["annotator"] == "annotator_b")
-    decision = adjudicate(session=session, reviewer=reviewer, patch_id=p[2].id,
-                          revision_id=b_version["revision_id"], comment="b is right")
+    decision = adjudicate(
+        session=session,
+        reviewer=reviewer,
+        patch_id=p[2].id,
+        revision_id=b_version["revision_id"],
+        comment="b is right",
+    )
     final = session.get(LabelRevision, decision.new_revision_id)
     assert final.source == "adjudication" and final.author_id == reviewer.id
     assert np.array_equal(label_of(session, p[2], final.version), work["mask_b"])
@@ -76,8 +81,10 @@ def test_settle_with_an_annotators_correction(session, work, make_user) -> None:
 
 def test_bad_adjudication_writes_nothing(session, work, make_user) -> None:  # noqa: ANN001
     reviewer, p = make_user("rev", "reviewer"), work["patches"]
-    count = (session.scalar(select(func.count()).select_from(Decision)),
-             session.scalar(select(func.count()).select_from(LabelRevision)))
+    count = (
+        session.scalar(select(func.count()).select_from(Decision)),
+        session.scalar(select(func.count()).select_from(LabelRevision)),
+    )
     with pytest.raises(Invalid):
         adjudicate(session=session, reviewer=reviewer, patch_id=p[1].id, revision_id=None)
     other = versions(session=session, patch_id=p[0].id)["original_revision_id"]
@@ -86,5 +93,7 @@ def test_bad_adjudication_writes_nothing(session, work, make_user) -> None:  # n
     with pytest.raises(NotFound):
         adjudicate(session=session, reviewer=reviewer, patch_id=9999, revision_id=None, reject=True)
     session.rollback()
-    assert count == (session.scalar(select(func.count()).select_from(Decision)),
-                     session.scalar(select(func.count()).select_from(LabelRevision)))
+    assert count == (
+        session.scalar(select(func.count()).select_from(Decision)),
+        session.scalar(select(func.count()).select_from(LabelRevision)),
+    )

@@ -10,7 +10,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from backend.services import agreement_stats as stats
 
-# Fleiss (1971) as worked in Wikipedia's "Fleiss' kappa" article: 10 subjects, 14 raters, 5 categories.
+# Fleiss (1971) as worked in Wikipedia's "Fleiss' kappa" article:
+# 10 subjects, 14 raters, 5 categories.
 FLEISS_EXAMPLE = np.array(
     [
         [0, 0, 0, 0, 14],
@@ -48,7 +49,8 @@ def test_fleiss_kappa_textbook_example() -> None:
 
 def test_fleiss_kappa_two_raters_equals_scott_pi() -> None:
     # With two raters per item Fleiss' kappa is Scott's pi: p_o = 3/4,
-    # pooled p = (5/8 accept, 3/8 reject), p_e = 25/64 + 9/64 = 34/64, pi = (48/64 - 34/64) / (30/64).
+    # pooled p = (5/8 accept, 3/8 reject), p_e = 25/64 + 9/64 = 34/64,
+    # pi = (48/64 - 34/64) / (30/64).
     counts = np.array([[2, 0], [2, 0], [0, 2], [1, 1]])
     assert stats.fleiss_kappa(counts) == pytest.approx(14 / 30)
     assert stats.fleiss_kappa(np.zeros((0, 2))) is None

@@ -26,8 +26,9 @@ def _assignments(session, campaign: Campaign) -> list[Assignment]:  # noqa: ANN0
 
 def test_overlap_is_balanced_and_every_pair_shares_patches(session, setup) -> None:  # noqa: ANN001
     dataset, users = setup
-    campaign = create_campaign(session=session, name="c1", dataset_id=dataset.id, overlap=2,
-                               user_ids=[u.id for u in users])
+    campaign = create_campaign(
+        session=session, name="c1", dataset_id=dataset.id, overlap=2, user_ids=[u.id for u in users]
+    )
     rows = _assignments(session, campaign)
     per_patch = Counter(a.patch_id for a in rows)
     assert set(per_patch.values()) == {2} and len(per_patch) == 6
@@ -39,8 +40,14 @@ def test_overlap_is_balanced_and_every_pair_shares_patches(session, setup) -> No
 
 def test_suspicion_order_puts_most_suspicious_first(session, setup) -> None:  # noqa: ANN001
     dataset, users = setup
-    campaign = create_campaign(session=session, name="c1", dataset_id=dataset.id, overlap=1,
-                               user_ids=[users[0].id], order="suspicion")
+    campaign = create_campaign(
+        session=session,
+        name="c1",
+        dataset_id=dataset.id,
+        overlap=1,
+        user_ids=[users[0].id],
+        order="suspicion",
+    )
     queue = sorted(_assignments(session, campaign), key=lambda a: a.position)
     suspicion = [session.get(Patch, a.patch_id).suspicion for a in queue]
     assert suspicion == sorted(suspicion, reverse=True)
@@ -50,8 +57,14 @@ def test_filter_and_gold_go_to_every_annotator(session, setup) -> None:  # noqa:
     dataset, users = setup
     ids = sorted(p.id for p in dataset.patches)
     campaign = create_campaign(
-        session=session, name="gold", dataset_id=dataset.id, overlap=1, user_ids=[u.id for u in users[:2]],
-        filter={"split": ["train", "val"]}, gold={ids[2]: "reject"}, order="id",
+        session=session,
+        name="gold",
+        dataset_id=dataset.id,
+        overlap=1,
+        user_ids=[u.id for u in users[:2]],
+        filter={"split": ["train", "val"]},
+        gold={ids[2]: "reject"},
+        order="id",
     )
     rows = _assignments(session, campaign)
     gold = [a for a in rows if a.is_gold]
@@ -81,7 +94,12 @@ def test_filter_and_gold_go_to_every_annotator(session, setup) -> None:  # noqa:
 )
 def test_bad_input_writes_nothing(session, setup, kwargs, error, message) -> None:  # noqa: ANN001
     dataset, users = setup
-    args = {"name": "bad", "dataset_id": dataset.id, "overlap": 2, "user_ids": [u.id for u in users]} | kwargs
+    args = {
+        "name": "bad",
+        "dataset_id": dataset.id,
+        "overlap": 2,
+        "user_ids": [u.id for u in users],
+    } | kwargs
     with pytest.raises(error, match=message):
         create_campaign(session=session, **args)
     assert session.scalar(select(func.count()).select_from(Campaign)) == 0
@@ -90,17 +108,29 @@ def test_bad_input_writes_nothing(session, setup, kwargs, error, message) -> Non
 
 def test_duplicate_name_is_a_conflict(session, setup) -> None:  # noqa: ANN001
     dataset, users = setup
-    create_campaign(session=session, name="same", dataset_id=dataset.id, overlap=1, user_ids=[users[0].id])
+    create_campaign(
+        session=session, name="same", dataset_id=dataset.id, overlap=1, user_ids=[users[0].id]
+    )
     with pytest.raises(Conflict):
-        create_campaign(session=session, name="same", dataset_id=dataset.id, overlap=1, user_ids=[users[1].id])
+        create_campaign(
+            session=session, name="same", dataset_id=dataset.id, overlap=1, user_ids=[users[1].id]
+        )
     assert session.scalar(select(func.count()).select_from(Campaign)) == 1
 
 
 def test_progress_counts_done_remaining_and_rate(session, setup) -> None:  # noqa: ANN001
     dataset, users = setup
-    campaign = create_campaign(session=session, name="c1", dataset_id=dataset.id, overlap=2,
-                               user_ids=[u.id for u in users[:2]])
-    mine = sorted((a for a in _assignments(session, campaign) if a.user_id == users[0].id), key=lambda a: a.position)
+    campaign = create_campaign(
+        session=session,
+        name="c1",
+        dataset_id=dataset.id,
+        overlap=2,
+        user_ids=[u.id for u in users[:2]],
+    )
+    mine = sorted(
+        (a for a in _assignments(session, campaign) if a.user_id == users[0].id),
+        key=lambda a: a.position,
+    )
     judge(session, users[0], mine[0].patch_id, "accept")
     judge(session, users[0], mine[1].patch_id, "reject")
     progress = campaign_progress(session=session, campaign=campaign)

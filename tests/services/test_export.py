@@ -56,12 +56,19 @@ def test_csv_has_every_patch_and_decision(reviewed, data_dir: Path) -> None:  # 
     assert path.parent == (data_dir / "exports").resolve() and path.suffix == ".zip"
     with _zip(path) as zf:
         rows = list(csv.DictReader(io.TextIOWrapper(zf.open("patches.csv"), encoding="utf-8")))
-        decisions = list(csv.DictReader(io.TextIOWrapper(zf.open("decisions.csv"), encoding="utf-8")))
+        decisions = list(
+            csv.DictReader(io.TextIOWrapper(zf.open("decisions.csv"), encoding="utf-8"))
+        )
         summary = json.loads(zf.read("export.json"))
         assert "validation.gpkg" not in zf.namelist()
     assert tuple(rows[0]) == PATCH_FIELDS and tuple(decisions[0]) == DECISION_FIELDS
     by_id = {r["external_id"]: r for r in rows}
-    assert [by_id[p.external_id]["status"] for p in patches] == ["accepted", "corrected", "rejected", "unreviewed"]
+    assert [by_id[p.external_id]["status"] for p in patches] == [
+        "accepted",
+        "corrected",
+        "rejected",
+        "unreviewed",
+    ]
     assert by_id[patches[1].external_id]["current_version"] == "2"
     assert by_id[patches[1].external_id]["annotators"] == "rev"
     assert [d["kind"] for d in decisions] == ["accept", "correct", "reject"]
@@ -100,8 +107,12 @@ def test_label_geotiffs_equal_current_revisions(reviewed, session, tmp_path: Pat
     manifest = json.loads((root / "manifest.json").read_text())
     ids = [e["id"] for e in manifest["patches"]]
     assert ids == [patches[0].external_id, patches[1].external_id]  # validated ones only
-    assert manifest["format"] == "sitslab-geotiff" and manifest["nomenclature"]["name"] == "oso-2018"
-    for entry, expected in zip(manifest["patches"], [label_of(session, patches[0]), fixed], strict=True):
+    assert (
+        manifest["format"] == "sitslab-geotiff" and manifest["nomenclature"]["name"] == "oso-2018"
+    )
+    for entry, expected in zip(
+        manifest["patches"], [label_of(session, patches[0]), fixed], strict=True
+    ):
         with rasterio.open(root / entry["label"]) as src:
             assert np.array_equal(src.read(1), expected)
             assert src.crs.to_string() == "EPSG:32631"
@@ -146,9 +157,13 @@ def test_cli_export(reviewed, tmp_path: Path) -> None:  # noqa: ANN001
 
     dataset = reviewed[0]
     out = tmp_path / "cli.zip"
-    result = CliRunner().invoke(app, ["export", "--dataset", dataset.name, "--out", str(out), "--format", "csv,gpkg"])
+    result = CliRunner().invoke(
+        app, ["export", "--dataset", dataset.name, "--out", str(out), "--format", "csv,gpkg"]
+    )
     assert result.exit_code == 0, result.output
-    assert {"patches.csv", "decisions.csv", "validation.gpkg"} <= set(zipfile.ZipFile(out).namelist())
+    assert {"patches.csv", "decisions.csv", "validation.gpkg"} <= set(
+        zipfile.ZipFile(out).namelist()
+    )
     bad = CliRunner().invoke(app, ["export", "--format", "pdf", "--out", str(tmp_path / "bad.zip")])
     assert bad.exit_code == 2 and "Unknown export format" in bad.output
     assert not (tmp_path / "bad.zip").exists()

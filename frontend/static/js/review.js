@@ -1,51 +1,32 @@
-// The review page: the annotator's queue, one key per decision, prefetch of the next patches,
-// correction mode, the pixel chart. Time spent is measured here, from the moment a patch is
-// shown to the decision.
+// The review page: one key per decision, the next patch shown at once from the prefetched
+// queue while the decision is saved in the background (in order), correction mode, the
+// pixel chart. Time spent is measured here, from the moment a patch is shown to the decision.
 import { api, ApiError } from "./api.js";
 import { PixelChart } from "./review-chart.js";
+import { CorrectionMode } from "./review-correct.js";
 import { MaskEditor } from "./review-editor.js";
-import { PatchView, VIEWS, fill, patchImageUrls } from "./review-view.js";
+import { Queue } from "./review-queue.js";
+import { PatchView, VIEWS, fill } from "./review-view.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("review");
-const details = new Map(); // patch id -> Promise of its detail JSON
-const prefetched = []; // keeps Image objects alive until the browser has cached them
+const initial = JSON.parse($("initial-state").textContent);
 
 const state = {
   entry: null, // the queue entry of the patch on screen (null when opened by id)
   back: [], // patches shown before, for "previous patch"
   shownAt: performance.now(),
-  editing: false,
-  busy: false,
+  pixel: null,
+  saving: Promise.resolve(), // decisions are posted one after the other, in order
 };
-
+const queue = new Queue();
 const view = new PatchView({
   onDate: (t) => setDate(t),
-  onLegendClick: (code) => editor.active && editor.setClass(code),
+  onLegendClick: (code) => correction.active && editor.setClass(code),
 });
 const chart = new PixelChart($("chart"));
-const editor = new MaskEditor($("editor-canvas"), { onChange: () => editorUi() });
-
-function detailOf(patchId) {
-  if (!details.has(patchId)) {
-    const promise = api(`/api/v1/patches/${patchId}`);
-    promise.catch(() => details.delete(patchId));
-    details.set(patchId, promise);
-  }
-  return details.get(patchId);
-}
-
-async function prefetch(entries) {
-  for (const entry of entries) {
-    const detail = await detailOf(entry.patch_id);
-    for (const url of patchImageUrls(detail, detail.default_date, view.view)) {
-      const img = new Image();
-      img.src = url;
-      prefetched.push(img);
-    }
-  }
-  prefetched.splice(0, Math.max(0, prefetched.length - 40));
-}
+const editor = new MaskEditor($("editor-canvas"), { onChange: () => correction.ui() });
+const correction = new CorrectionMode(editor, view);
 
 function say(text, kind = "") {
   const el = $("message");
@@ -53,11 +34,13 @@ function say(text, kind = "") {
   el.className = `message ${kind}`;
 }
 
-async function show(patchId, entry, options = {}) {
-  const detail = await detailOf(patchId);
+const report = (err) => say(err instanceof ApiError || err instanceof Error ? err.message : String(err), "error");
+
+function showDetail(detail, entry) {
   state.entry = entry;
   state.shownAt = performance.now();
-  stopEditing();
+  state.pixel = null;
+  if (correction.active) correction.stop();
   chart.clear();
   $("pixel-marker").hidden = true;
   $("pixel-info").textContent = "click the image";
@@ -65,14 +48,27 @@ async function show(patchId, entry, options = {}) {
   $("confidence").value = "";
   $("queue-empty").hidden = true;
   $("review-body").hidden = false;
-  view.show(detail, options);
-  root.dataset.currentPatch = String(patchId);
-  history.replaceState(null, "", `/review?patch=${patchId}`);
-  refreshHistory();
+  view.show(detail);
+  root.dataset.currentPatch = String(detail.id);
+  $("queue-remaining").textContent = `${queue.remaining} to review`;
+  history.replaceState(null, "", `/review?patch=${detail.id}`);
+  refreshHistory(detail).catch(report);
 }
 
-async function refreshHistory() {
-  const detail = view.detail;
+async function show(patchId, entry) {
+  showDetail(await queue.detail(patchId), entry);
+}
+
+function showEmpty() {
+  $("queue-empty").hidden = false;
+  $("review-body").hidden = true;
+  $("patch-title").textContent = "Queue empty";
+  $("queue-remaining").textContent = "0 to review";
+  root.dataset.currentPatch = "";
+  view.detail = null;
+}
+
+async function refreshHistory(detail) {
   const record = await api(detail.urls.history);
   if (view.detail === detail) {
     view.renderHistory(record);
@@ -80,38 +76,34 @@ async function refreshHistory() {
   }
 }
 
+/** Ask the server what comes next and show it (after undo, or when nothing is prefetched). */
 async function loadNext(afterPosition) {
-  const query = afterPosition === undefined ? "" : `?after_position=${afterPosition}`;
-  const next = await api(`/api/v1/review/next${query}`);
-  $("queue-remaining").textContent = `${next.remaining} to review`;
-  if (!next.current) {
-    $("queue-empty").hidden = false;
-    $("review-body").hidden = true;
-    $("patch-title").textContent = "Queue empty";
-    root.dataset.currentPatch = "";
-    return;
+  const next = await queue.fetch(afterPosition);
+  queue.update(next);
+  const entry = queue.take();
+  if (!entry) return showEmpty();
+  await show(entry.patch_id, entry);
+  queue.prefetch(view.view);
+}
+
+/** Bring the local queue in line with the server once the saves are done. */
+async function syncQueue() {
+  await state.saving;
+  const next = await queue.fetch();
+  queue.update(next, view.detail?.id ?? null);
+  $("queue-remaining").textContent = `${queue.remaining} to review`;
+  if (!view.detail) {
+    const entry = queue.take();
+    if (entry) await show(entry.patch_id, entry);
   }
-  prefetch(next.upcoming);
-  await show(next.current.patch_id, next.current);
+  queue.prefetch(view.view);
 }
 
 function remember() {
   if (view.detail) state.back.push({ patchId: view.detail.id, entry: state.entry });
 }
 
-async function guarded(action) {
-  if (state.busy) return;
-  state.busy = true;
-  try {
-    await action();
-  } catch (err) {
-    say(err instanceof ApiError ? err.message : String(err), "error");
-  } finally {
-    state.busy = false;
-  }
-}
-
-function decisionContext() {
+function context() {
   const confidence = $("confidence").value;
   return {
     comment: $("comment").value,
@@ -122,45 +114,95 @@ function decisionContext() {
   };
 }
 
-function decide(kind) {
-  return guarded(async () => {
-    const detail = view.detail;
-    const result = await api("/api/v1/decisions", {
-      method: "POST",
-      json: { patch_id: detail.id, kind, label_revision_id: detail.revision?.id ?? null, ...decisionContext() },
-    });
-    say(`${kind} saved for ${detail.external_id} (status ${result.patch_status}).`, "ok");
-    details.delete(detail.id); // its status changed
-    remember();
-    await loadNext();
-  });
+/** Queue a save after the previous ones; a failure brings its patch back on screen. */
+function save(post, detail, entry, done) {
+  const run = state.saving.then(post);
+  state.saving = run.then(
+    (result) => {
+      queue.forget(detail.id);
+      done(result);
+    },
+    (err) => {
+      report(err);
+      return show(detail.id, entry);
+    },
+  );
+  return state.saving;
 }
 
-function undo() {
-  return guarded(async () => {
-    const result = await api("/api/v1/decisions", { method: "POST", json: { kind: "undo" } });
-    say(`Undid your last decision on patch #${result.decision.patch_id}.`, "ok");
-    details.delete(result.decision.patch_id);
-    await loadNext();
-  });
-}
-
-const nextPatch = () => guarded(async () => {
+/** Move on to the next prefetched patch at once, or wait for the server when none is known. */
+function moveOn() {
   remember();
-  await loadNext(state.entry ? state.entry.position : undefined);
-});
+  const entry = queue.take();
+  if (entry) return show(entry.patch_id, entry).then(() => syncQueue());
+  view.detail = null;
+  return syncQueue().then(() => !view.detail && showEmpty());
+}
 
-const previousPatch = () => guarded(async () => {
+function decide(kind) {
+  const detail = view.detail;
+  if (!detail || correction.active) return;
+  const entry = state.entry;
+  const body = { patch_id: detail.id, kind, label_revision_id: detail.revision?.id ?? null, ...context() };
+  save(
+    () => api("/api/v1/decisions", { method: "POST", json: body }),
+    detail,
+    entry,
+    (result) => say(`${kind} saved for ${detail.external_id} (status ${result.patch_status}).`, "ok"),
+  );
+  moveOn().catch(report);
+}
+
+async function undo() {
+  await state.saving;
+  const result = await api("/api/v1/decisions", { method: "POST", json: { kind: "undo" } });
+  say(`Undid your last decision on patch #${result.decision.patch_id}.`, "ok");
+  queue.forget(result.decision.patch_id);
+  remember();
+  await loadNext();
+}
+
+async function nextPatch() {
+  remember();
+  await state.saving;
+  await loadNext(state.entry ? state.entry.position : undefined);
+}
+
+async function previousPatch() {
   const previous = state.back.pop();
   if (!previous) return say("No previous patch.");
   await show(previous.patchId, previous.entry);
-});
+  if (previous.entry) {
+    // The queue goes on after the patch now on screen.
+    await state.saving;
+    queue.update(await queue.fetch(previous.entry.position), previous.patchId);
+    queue.prefetch(view.view);
+  }
+}
+
+async function saveCorrection() {
+  const detail = view.detail;
+  await state.saving;
+  try {
+    const revision = await correction.save(context());
+    say(`Saved label v${revision.version} of ${detail.external_id}.`, "ok");
+    queue.forget(detail.id);
+    correction.stop();
+    await moveOn();
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 409) throw err;
+    queue.forget(detail.id);
+    await show(detail.id, state.entry);
+    say(`Someone saved revision ${err.body.current_revision_id} meanwhile; it is shown now. ` +
+      "Correct it again if needed.", "error");
+  }
+}
 
 function setDate(t) {
   const n = view.detail.dates.length;
   view.date = (t + n) % n;
   view.render();
-  if (state.pixel) showPixel(...state.pixel);
+  if (state.pixel) showPixel(...state.pixel).catch(report);
 }
 
 function setView(v) {
@@ -168,8 +210,8 @@ function setView(v) {
   view.render();
 }
 
-function setOpacity(delta) {
-  view.opacity = Math.min(1, Math.max(0, Math.round((view.opacity + delta) * 10) / 10));
+function setOpacity(value) {
+  view.opacity = Math.min(1, Math.max(0, Math.round(value * 10) / 10));
   view.render();
 }
 
@@ -187,119 +229,58 @@ async function showPixel(row, col) {
   chart.show(series, view.date);
 }
 
-// --- correction mode ---
-
-async function startEditing() {
-  const detail = view.detail;
-  if (!detail.urls.label_raw) return say("This patch has no label to correct.", "error");
-  const response = await fetch(detail.urls.label_raw, { credentials: "same-origin" });
-  const labels = new Uint8Array(await response.arrayBuffer());
-  editor.start(labels, detail.width, detail.height, detail.legend);
-  state.editing = true;
-  root.classList.add("editing");
-  $("editor-canvas").hidden = false;
-  $("img-label").hidden = true;
-  $("editor-panel").hidden = false;
-  editorUi();
-  say("Correction mode: brush (b) or fill (g), pick a class with 1–9, Enter saves.");
+function toggle(name) {
+  view[name] = !view[name];
+  view.render();
 }
 
-function stopEditing() {
-  editor.stop();
-  state.editing = false;
-  root.classList.remove("editing");
-  $("editor-canvas").hidden = true;
-  $("editor-panel").hidden = true;
-  if (view.detail) view.render();
-}
-
-function editorUi() {
-  for (const b of document.querySelectorAll("[data-tool]")) {
-    b.classList.toggle("selected", b.dataset.tool === editor.tool);
-  }
-  $("brush-size").value = editor.size;
-  $("brush-size-value").textContent = editor.size;
-  for (const li of document.querySelectorAll("#legend li")) {
-    li.classList.toggle("selected", state.editing && Number(li.dataset.code) === editor.code);
-  }
-}
-
-function saveCorrection() {
-  return guarded(async () => {
-    const detail = view.detail;
-    const form = new FormData();
-    form.append("file", new Blob([editor.labels], { type: "application/octet-stream" }), "mask.raw");
-    form.append("base_revision_id", String(detail.revision.id));
-    const ctx = decisionContext();
-    for (const [k, v] of Object.entries(ctx)) if (v !== null && v !== "") form.append(k, String(v));
-    try {
-      const revision = await api(detail.urls.corrections, { method: "POST", body: form });
-      say(`Saved label v${revision.version} of ${detail.external_id}.`, "ok");
-      details.delete(detail.id);
-      stopEditing();
-      remember();
-      await loadNext();
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 409) throw err;
-      details.delete(detail.id);
-      stopEditing();
-      await show(detail.id, state.entry);
-      say(`Someone saved revision ${err.body.current_revision_id} meanwhile; it is shown now. ` +
-        "Correct it again if needed.", "error");
-    }
-  });
-}
-
-// --- keys and buttons ---
+const COMMON_KEYS = {
+  "?": () => { $("keymap").hidden = false; },
+  ArrowLeft: () => setDate(view.date - 1),
+  ArrowRight: () => setDate(view.date + 1),
+  t: () => setView("true"),
+  f: () => setView("false"),
+  d: () => setView("ndvi"),
+  v: () => setView(VIEWS[(VIEWS.indexOf(view.view) + 1) % VIEWS.length]),
+  o: () => toggle("overlay"),
+  c: () => toggle("clouds"),
+  "[": () => setOpacity(view.opacity - 0.1),
+  "]": () => setOpacity(view.opacity + 0.1),
+};
+const REVIEW_KEYS = {
+  a: () => decide("accept"),
+  r: () => decide("reject"),
+  u: () => decide("uncertain"),
+  s: () => decide("skip"),
+  z: undo,
+  n: nextPatch,
+  p: previousPatch,
+  e: () => correction.start(),
+};
 
 function onKey(event) {
-  const target = event.target;
-  if (target.matches?.("input[type=text], textarea, select")) return;
-  const key = event.key;
+  if (event.target.matches?.("input[type=text], textarea, select")) return;
+  const { key } = event;
   const ctrl = event.ctrlKey || event.metaKey;
   if (!$("keymap").hidden) {
     if (key === "Escape" || key === "?") $("keymap").hidden = true;
     event.preventDefault();
     return;
   }
-  if (!view.detail && key !== "?") return;
-  const digit = /^[1-9]$/.test(key) ? Number(key) : null;
-  const edit = state.editing;
-  const actions = {
-    "?": () => { $("keymap").hidden = false; },
-    ArrowLeft: () => setDate(view.date - 1),
-    ArrowRight: () => setDate(view.date + 1),
-    t: () => setView("true"), f: () => setView("false"), d: () => setView("ndvi"),
-    v: () => setView(VIEWS[(VIEWS.indexOf(view.view) + 1) % VIEWS.length]),
-    o: () => { view.overlay = !view.overlay; view.render(); },
-    c: () => { view.clouds = !view.clouds; view.render(); },
-    "[": () => setOpacity(-0.1), "]": () => setOpacity(0.1),
-  };
-  const decisionKeys = {
-    a: () => decide("accept"), r: () => decide("reject"), u: () => decide("uncertain"),
-    s: () => decide("skip"), z: undo, n: nextPatch, p: previousPatch, e: startEditing,
-  };
-  const editKeys = {
-    b: () => editor.setTool("brush"), g: () => editor.setTool("fill"),
-    "-": () => editor.setSize(editor.size - 1), "+": () => editor.setSize(editor.size + 1),
-    "=": () => editor.setSize(editor.size + 1),
-    Enter: saveCorrection, Escape: stopEditing,
-  };
+  if (!view.detail) return;
   let action;
-  if (ctrl && (key === "z" || key === "Z")) action = edit ? (event.shiftKey ? () => editor.redo() : () => editor.undo()) : undo;
-  else if (ctrl && key === "y") action = edit ? () => editor.redo() : null;
-  else if (ctrl && key === "s") action = edit ? saveCorrection : null;
-  else if (ctrl) return;
-  else if (edit && digit) action = () => pickClassByKey(digit);
-  else action = actions[key] ?? (edit ? editKeys[key] : decisionKeys[key]);
+  if (correction.active && ((ctrl && key === "s") || key === "Enter")) action = saveCorrection;
+  else if (correction.active) action = correction.action(key, { ctrl, shift: event.shiftKey });
+  else if (ctrl && (key === "z" || key === "Z")) action = undo;
+  else if (!ctrl) action = REVIEW_KEYS[key];
+  action = action ?? (ctrl ? null : COMMON_KEYS[key]);
   if (!action) return;
   event.preventDefault();
-  action();
+  Promise.resolve(action()).catch(report);
 }
 
-function pickClassByKey(n) {
-  const li = document.querySelector(`#legend li[data-key="${n}"]`);
-  if (li) editor.setClass(Number(li.dataset.code));
+function on(id, type, handler) {
+  $(id).addEventListener(type, (event) => Promise.resolve(handler(event)).catch(report));
 }
 
 function wire() {
@@ -313,44 +294,41 @@ function wire() {
   for (const b of document.querySelectorAll("[data-tool]")) {
     b.addEventListener("click", () => editor.setTool(b.dataset.tool));
   }
-  $("btn-undo").addEventListener("click", undo);
-  $("btn-next").addEventListener("click", nextPatch);
-  $("btn-prev").addEventListener("click", previousPatch);
-  $("btn-correct").addEventListener("click", () => (state.editing ? stopEditing() : startEditing()));
-  $("btn-prev-date").addEventListener("click", () => setDate(view.date - 1));
-  $("btn-next-date").addEventListener("click", () => setDate(view.date + 1));
-  $("btn-keymap").addEventListener("click", () => { $("keymap").hidden = !$("keymap").hidden; });
-  $("btn-edit-undo").addEventListener("click", () => editor.undo());
-  $("btn-edit-redo").addEventListener("click", () => editor.redo());
-  $("btn-save").addEventListener("click", saveCorrection);
-  $("btn-cancel").addEventListener("click", stopEditing);
-  $("brush-size").addEventListener("input", (e) => editor.setSize(Number(e.target.value)));
-  $("opacity").addEventListener("input", (e) => { view.opacity = Number(e.target.value) / 100; view.render(); });
-  $("toggle-label").addEventListener("change", (e) => { view.overlay = e.target.checked; view.render(); });
-  $("toggle-clouds").addEventListener("change", (e) => { view.clouds = e.target.checked; view.render(); });
-  $("toggle-reference").addEventListener("change", (e) => { view.reference = e.target.checked; view.render(); });
-  $("stage").addEventListener("click", (event) => {
-    if (state.editing || !view.detail) return;
+  on("btn-undo", "click", undo);
+  on("btn-next", "click", nextPatch);
+  on("btn-prev", "click", previousPatch);
+  on("btn-correct", "click", () => (correction.active ? correction.stop() : correction.start()));
+  on("btn-prev-date", "click", () => setDate(view.date - 1));
+  on("btn-next-date", "click", () => setDate(view.date + 1));
+  on("btn-keymap", "click", () => { $("keymap").hidden = !$("keymap").hidden; });
+  on("btn-edit-undo", "click", () => editor.undo());
+  on("btn-edit-redo", "click", () => editor.redo());
+  on("btn-save", "click", saveCorrection);
+  on("btn-cancel", "click", () => correction.stop());
+  on("brush-size", "input", (e) => editor.setSize(Number(e.target.value)));
+  on("opacity", "input", (e) => setOpacity(Number(e.target.value) / 100));
+  on("toggle-label", "change", () => toggle("overlay"));
+  on("toggle-clouds", "change", () => toggle("clouds"));
+  on("toggle-reference", "change", () => toggle("reference"));
+  on("stage", "click", (event) => {
+    if (correction.active || !view.detail) return;
     const rect = $("img-base").getBoundingClientRect();
     const col = Math.floor(((event.clientX - rect.left) / rect.width) * view.detail.width);
     const row = Math.floor(((event.clientY - rect.top) / rect.height) * view.detail.height);
     if (row >= 0 && col >= 0 && row < view.detail.height && col < view.detail.width) {
-      showPixel(row, col).catch((err) => say(err.message, "error"));
+      return showPixel(row, col);
     }
   });
 }
 
 wire();
-const requested = Number(root.dataset.patchId) || null;
-guarded(async () => {
-  if (requested) {
-    const next = await api("/api/v1/review/next");
-    const entry = [next.current, ...next.upcoming].find((e) => e?.patch_id === requested) ?? null;
-    $("queue-remaining").textContent = `${next.remaining} to review`;
-    await show(requested, entry);
-    prefetch(next.upcoming);
-  } else {
-    await loadNext();
-  }
-  root.dataset.ready = "true";
-});
+queue.update(initial.queue, initial.detail?.id ?? null);
+if (initial.detail) {
+  const entry = initial.queue.current?.patch_id === initial.detail.id ? initial.queue.current : null;
+  queue.details.set(initial.detail.id, Promise.resolve(initial.detail));
+  showDetail(initial.detail, entry);
+  queue.prefetch(view.view);
+} else {
+  showEmpty();
+}
+root.dataset.ready = "true";

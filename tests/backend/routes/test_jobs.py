@@ -20,7 +20,7 @@ RF = {"include_unreviewed": True, "label_fraction": 0.5, "seed": 1}
 
 
 @pytest.fixture
-def reviewer(client: TestClient, make_user, ingested_dataset) -> TestClient:  # noqa: ANN001
+def reviewer(client: TestClient, make_user) -> TestClient:  # noqa: ANN001
     make_user("rev", "reviewer")
     login(client, "rev")
     return client
@@ -80,34 +80,27 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "change", "status", "field"), BAD)
-def test_bad_input_is_refused_and_writes_nothing(
-    reviewer: TestClient, ingested_dataset, kind: str, change: dict, status: int, field: str  # noqa: ANN001
-) -> None:
-    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True, **change}
-    response = reviewer.post("/api/v1/jobs", json={"kind": kind, "params": params})
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert field in body.get("errors", {}) or body.get("field") == field, body
-    assert _counts() == (0, 0)
+SOURCES = [
+    ({"dataset_id": 999, "include_unreviewed": True}, 404),
+    ({"training_set_id": 999}, 404),
+    ({}, 422),  # neither a dataset nor a training set
+    ({"dataset_id": "DATASET"}, 422),  # default statuses: nothing validated yet
+]
 
 
-@pytest.mark.parametrize(
-    ("params", "status"),
-    [
-        ({"dataset_id": 999, "include_unreviewed": True}, 404),
-        ({"training_set_id": 999}, 404),
-        ({}, 422),  # neither a dataset nor a training set
-        ({"dataset_id": "DATASET"}, 422),  # default statuses: nothing validated yet
-    ],
-)
-def test_unknown_or_empty_sources_are_refused(
-    reviewer: TestClient, ingested_dataset, params: dict, status: int  # noqa: ANN001
-) -> None:
-    params = {k: (ingested_dataset.id if v == "DATASET" else v) for k, v in params.items()}
-    response = reviewer.post("/api/v1/jobs", json={"kind": "train_rf", "params": params})
-    assert response.status_code == status, response.text
-    assert response.json()["detail"]
+def test_bad_input_is_refused_and_writes_nothing(reviewer: TestClient, ingested_dataset) -> None:  # noqa: ANN001
+    # One test over every case: each case is cheap, the ingested dataset is not.
+    for kind, change, status, field in BAD:
+        params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True, **change}
+        response = reviewer.post("/api/v1/jobs", json={"kind": kind, "params": params})
+        assert response.status_code == status, (kind, change, response.text)
+        body = response.json()
+        assert field in body.get("errors", {}) or body.get("field") == field, (change, body)
+    for params, status in SOURCES:
+        params = {k: (ingested_dataset.id if v == "DATASET" else v) for k, v in params.items()}
+        response = reviewer.post("/api/v1/jobs", json={"kind": "train_rf", "params": params})
+        assert response.status_code == status, (params, response.text)
+        assert response.json()["detail"]
     assert _counts() == (0, 0)
 
 

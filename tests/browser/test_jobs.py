@@ -1,0 +1,94 @@
+"""In a real browser: launch a tiny U-BARN run from the form, watch it finish, compare with RF."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from backend import db
+from backend.config import get_settings
+from backend.worker.local import LocalBackend
+from backend.worker.supervisor import Supervisor
+from tests.conftest import browser_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def worker(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One embedded worker (a supervisor thread with spawned job processes)."""
+    monkeypatch.setenv("SITSLAB_WORKER_POLL_S", "0.2")
+    monkeypatch.setenv("SITSLAB_HEARTBEAT_S", "0.5")
+    get_settings.cache_clear()
+    stop = threading.Event()
+    supervisor = Supervisor(engine=db.get_engine(), settings=get_settings(), backend=LocalBackend())
+    thread = threading.Thread(target=supervisor.run, kwargs={"should_exit": stop.is_set}, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+
+
+def _launch(page, kind: str, dataset: str, **fields: str) -> None:  # noqa: ANN001
+    page.goto("/jobs")
+    page.select_option("select[name=kind]", kind)
+    page.select_option("select[name=dataset_id]", label=dataset)
+    page.check("input[name=include_unreviewed]")
+    for name, value in fields.items():
+        page.fill(f"input[name={name}]", value)
+    page.select_option("select[name=device]", "cpu")
+    page.click("#launch-form button[type=submit]")
+
+
+WATCH_BAR = """() => {
+  window.widths = [document.getElementById('job-bar').style.width];
+  new MutationObserver(() => window.widths.push(document.getElementById('job-bar').style.width))
+    .observe(document.getElementById('job-bar'), {attributes: true});
+}"""
+
+
+def _wait_done(page) -> None:  # noqa: ANN001
+    """Wait on the job page until the job succeeded; the bar must have moved to 100 %."""
+    page.wait_for_url("**/jobs/*")
+    page.evaluate(WATCH_BAR)
+    page.wait_for_function(
+        "document.getElementById('job').dataset.state === 'succeeded'", timeout=240_000
+    )
+    widths = page.evaluate("window.widths")
+    assert widths[-1] == "100%" and len(set(widths)) >= 2, widths
+
+
+def test_train_from_the_form_then_compare_with_rf(page, make_user, ingested_dataset, worker) -> None:  # noqa: ANN001
+    make_user("rev", "reviewer")
+    browser_login(page, "rev")
+
+    _launch(page, "finetune", "tiny", epochs="0")
+    error = page.locator('.field-error[data-for="epochs"]')
+    error.wait_for()
+    assert "greater than or equal to 1" in error.inner_text()
+    assert page.url.endswith("/jobs")
+
+    page.fill("input[name=epochs]", "1")
+    page.click("#launch-form button[type=submit]")
+    _wait_done(page)
+    assert page.locator("#log").inner_text().strip()
+    page.locator(".chart[data-metric]").first.wait_for()
+    page.click("a.run-link")
+    page.wait_for_url("**/runs/*")
+    ubarn_run = page.url.rsplit("/", 1)[1]
+    assert page.locator("#run-metrics [data-metric=oa]").inner_text() != "–"
+    assert page.locator("#confusion").is_visible()
+
+    _launch(page, "train_rf", "tiny")
+    _wait_done(page)
+    rf_run = page.locator("a.run-link").first.get_attribute("href").rsplit("/", 1)[1]
+
+    page.goto("/runs")
+    page.select_option("select[name=a]", rf_run)
+    page.select_option("select[name=b]", ubarn_run)
+    page.click(".compare-form button[type=submit]")
+    page.wait_for_url("**/runs/compare*")
+    assert page.locator("#compare-metrics tr").count() == 5
+    assert "McNemar" in page.locator("#mcnemar").inner_text()

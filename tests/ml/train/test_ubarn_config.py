@@ -1,0 +1,76 @@
+"""Run configs: presets, overrides, and refusal of bad input before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ml.train import finetune, pretrain
+from ml.train.config import PRESETS, resolve_config
+
+
+def test_presets_follow_the_paper_and_the_cpu_budget() -> None:
+    paper = resolve_config({"model": "paper"}, "pretrain")
+    assert (paper.patch_size, paper.batch_size, paper.lr, paper.patience) == (64, 2, 1e-3, 20)
+    assert paper.network.encoder_widths == (64, 64, 64, 128) and paper.network.d_model == 64
+    tiny = resolve_config({}, "pretrain")
+    assert tiny == PRESETS["tiny"] and tiny.network.d_model == 32
+
+
+def test_keys_override_the_preset() -> None:
+    cfg = resolve_config({"model": "paper", "epochs": 3, "lr": 1}, "finetune")
+    assert (cfg.epochs, cfg.lr, cfg.patch_size) == (3, 1, 64)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"model": "huge"}, "model must be one of"),
+        ({"epoch": 3}, "unknown config keys"),
+        ({"epochs": "3"}, "epochs must be of type int"),
+        ({"amp": 1}, "amp must be of type bool"),
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"patch_size": 30}, "multiple of 4"),
+        ({"model": "paper", "patch_size": 36}, "multiple of 8"),
+        ({"device": "tpu"}, "device must be one of"),
+        ({"label_fraction": 0}, "label_fraction"),
+        ({"mask_rate": 1.5}, "mask_rate"),
+        ({"reference_date": "2024-02-30"}, "reference_date"),
+        ({"regime": "frozen"}, "needs a pretrained run"),
+        ({"regime": "scratch", "pretrained": "somewhere"}, "drop 'pretrained'"),
+        ({"regime": "linear"}, "regime must be one of"),
+    ],
+)
+def test_bad_values_are_refused(config: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        resolve_config(config, "finetune")
+
+
+@pytest.mark.parametrize("stage", [pretrain, finetune], ids=["pretrain", "finetune"])
+def test_bad_input_writes_nothing(stage, snapshot: Path, make_context, tmp_path: Path) -> None:
+    ctx = make_context("bad")
+    with pytest.raises(ValueError, match="unknown config keys"):
+        stage.run(ctx, snapshot=snapshot, config={"epoch": 2})
+    with pytest.raises(FileNotFoundError, match="snapshot not found"):
+        stage.run(ctx, snapshot=tmp_path / "missing.json", config={})
+    assert not any(ctx.checkpoint_dir.iterdir()) and not any(ctx.out_dir.iterdir())
+
+
+def test_finetuning_refuses_a_run_that_is_not_a_pretraining(
+    snapshot: Path, make_context, tmp_path: Path
+) -> None:
+    ctx = make_context("ft")
+    config = {"regime": "finetune", "pretrained": str(tmp_path / "nowhere")}
+    with pytest.raises(FileNotFoundError, match="not a finished run"):
+        finetune.run(ctx, snapshot=snapshot, config=config)
+    assert not any(ctx.out_dir.iterdir())
+
+
+def test_finetuning_refuses_a_pretraining_of_another_size(
+    snapshot: Path, pretrained_run: Path, make_context
+) -> None:
+    ctx = make_context("ft")
+    config = {"model": "paper", "regime": "finetune", "pretrained": str(pretrained_run)}
+    with pytest.raises(ValueError, match="'tiny' model"):
+        finetune.run(ctx, snapshot=snapshot, config=config)

@@ -1,0 +1,119 @@
+"""U-BARN runs through their public entry points, on a tiny synthetic snapshot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ml.data.snapshot import TrainingSet
+from ml.data.store import read_label, read_patch
+from ml.models.registry import load_predictor
+from ml.train import finetune, pretrain
+
+pytestmark = pytest.mark.slow
+
+
+def _weights(out_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(out_dir / "model.pt", weights_only=True)
+
+
+def test_pretraining_writes_a_reusable_run(pretrained_run: Path) -> None:
+    run = json.loads((pretrained_run / "run.json").read_text())
+    assert run["kind"] == "ubarn" and run["stage"] == "pretrain"
+    assert run["config"]["model"] == "tiny" and run["network"]["d_model"] == 32
+    assert len(run["normalisation"]["median"]) == 10
+    results = json.loads((pretrained_run / "results.json").read_text())
+    assert results["test_loss"] > 0 and results["epochs_run"] == 2
+    curves = json.loads((pretrained_run / "learning_curves.json").read_text())
+    assert [p["epoch"] for p in curves] == [0, 1]
+    assert any(k.startswith("reconstruction.") for k in _weights(pretrained_run))
+    with pytest.raises(ValueError, match="not finetune"):
+        load_predictor(pretrained_run)  # a pre-training run has no classifier
+
+
+def test_full_tiny_pretrain_and_finetune(
+    snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict
+) -> None:
+    ctx = make_context("ft")
+    config = {**tiny_run, "regime": "finetune", "pretrained": str(pretrained_run)}
+    results = finetune.run(ctx, snapshot=snapshot, config=config)
+
+    training_set = TrainingSet.load(snapshot)
+    codes = sorted(training_set.nomenclature.valid_codes)
+    assert results["labels"] == codes and not results["stopped"]
+    for key in ("oa", "kappa", "mean_f1", "miou", "per_class", "confusion"):
+        assert key in results
+    names = [name for name, _, _ in ctx.metrics]
+    assert names.count("train_loss") == names.count("val_mF1") == 2
+    assert ctx.progress_events[-1][0] == 1.0
+    for name in (
+        "run.json",
+        "model.pt",
+        "results.json",
+        "predictions.npz",
+        "learning_curves.png",
+        "confusion.png",
+        "f1.png",
+    ):
+        assert (ctx.out_dir / name).is_file(), name
+
+    # predictions: every non-ignored test pixel, test patches in order, row-major
+    predictions = np.load(ctx.out_dir / "predictions.npz")
+    ignore = list(training_set.nomenclature.ignore_codes)
+    references = [read_label(p.label) for p in training_set.split("test")]
+    expected = np.concatenate([r[~np.isin(r, ignore)] for r in references])
+    np.testing.assert_array_equal(predictions["y_true"], expected)
+    assert set(np.unique(predictions["y_pred"])) <= set(codes)
+    assert results["n_pixels"] == expected.size
+
+    # the map predictor reproduces the run's own test predictions
+    predictor = load_predictor(ctx.out_dir, device="cpu")
+    assert predictor.classes == codes and predictor.window == 16 and predictor.halo == 4
+    first = training_set.split("test")[0]
+    data = read_patch(first.dir)
+    proba = predictor.predict_proba(data.series, data.clouds, data.dates, data.bands)
+    assert proba.shape == (len(codes), *data.series.shape[2:]) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(0), 1.0, atol=1e-5)
+    keep = ~np.isin(references[0], ignore)
+    predicted = np.asarray(codes)[proba.argmax(0)][keep]
+    np.testing.assert_array_equal(predicted, predictions["y_pred"][: keep.sum()])
+
+
+def test_frozen_regime_keeps_the_pretrained_encoder(
+    snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict
+) -> None:
+    ctx = make_context("fr")
+    config = {
+        **tiny_run,
+        "epochs": 1,
+        "regime": "frozen",
+        "pretrained": str(pretrained_run),
+        "label_fraction": 0.5,
+    }
+    finetune.run(ctx, snapshot=snapshot, config=config)
+    pretrained, tuned = _weights(pretrained_run), _weights(ctx.out_dir)
+    encoder_keys = [k for k in pretrained if k.startswith("encoder.")]
+    assert encoder_keys
+    for key in encoder_keys:
+        assert torch.equal(pretrained[key], tuned[key]), key
+    run = json.loads((ctx.out_dir / "run.json").read_text())
+    assert len(run["train_patches"]) == 2  # half of the 3 training patches, rounded
+    assert (
+        run["normalisation"]
+        == json.loads((pretrained_run / "run.json").read_text())["normalisation"]
+    )
+
+
+def test_cancellation_saves_a_checkpoint_and_writes_no_run(
+    snapshot: Path, make_context, tiny_run: dict
+) -> None:
+    ctx = make_context("cancel")
+    ctx.stop_event.set()
+    result = pretrain.run(ctx, snapshot=snapshot, config=tiny_run)
+    assert result["stopped"] is True
+    assert (ctx.checkpoint_dir / "last.pt").is_file()
+    assert not (ctx.out_dir / "run.json").exists()
