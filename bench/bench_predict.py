@@ -61,8 +61,8 @@ def main() -> None:
             src = root / f"scene-{side}"
             generate(
                 src,
-                n_patches=max(1, (side // 64) ** 2),
-                patch_size=min(64, side),
+                n_patches=max(1, (side // 32) ** 2),
+                patch_size=32,
                 n_dates=args.dates,
                 seed=1,
             )
@@ -94,7 +94,8 @@ def main() -> None:
             rate = scene.width * scene.height / total
             side = window or predictor.window or "block"
             print(
-                f"{kind:8} {scene.width:>6} {side:>7} {predictor.halo:>5} {rate:>10,.0f} {total:>8.1f} "
+                f"{kind:8} {scene.width:>6} {side:>7} {predictor.halo:>5} {rate:>10,.0f} "
+                f"{total:>8.1f} "
                 f"{S2_TILE_PX / rate / 3600:>10.2f} {FRANCE_PX / rate / 3600:>10,.0f}"
             )
         print("px/s counts the whole production (reading, windows, blending, writing, COG).")

@@ -20,7 +20,9 @@ def _disk(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="100x24,1000x30", help="patches x dates, comma-separated")
+    parser.add_argument(
+        "--sizes", default="100x24,1000x30", help="patches x dates, comma-separated"
+    )
     parser.add_argument("--patch-size", type=int, default=64)
     args = parser.parse_args()
 

@@ -142,10 +142,11 @@ def fetch(urls: list[str], concurrency: int, cookies: dict | None) -> list[float
 
 
 def tiles_over(meta: dict, limit: int) -> list[morecantile.Tile]:
-    """Tiles of the map's max zoom - 1, nearest the centre first, at most `limit`."""
+    """Tiles of the map's max zoom, nearest the centre first, at most `limit`."""
     west, south, east, north = meta["bounds"]
-    zoom = meta["maxzoom"] - 1
-    tiles = list(TMS.tiles(west, south, east, north, [zoom]))
+    zoom = meta["maxzoom"]
+    inner = (west + 0.01 * (east - west), south + 0.01 * (north - south))
+    tiles = list(TMS.tiles(*inner, east - (inner[0] - west), north - (inner[1] - south), [zoom]))
     cx, cy = TMS.tile((west + east) / 2, (south + north) / 2, zoom)[:2]
     tiles.sort(key=lambda t: (t.x - cx) ** 2 + (t.y - cy) ** 2)
     return tiles[:limit]

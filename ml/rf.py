@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-def train_run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
+def train_run(ctx: JobContext, *, snapshot: Path | None, config: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate OSO's forest on a training-set snapshot (see ml.rf_train.train_run)."""
     from ml.rf_train import train_run as run
 

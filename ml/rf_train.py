@@ -174,7 +174,7 @@ def _evaluate(
     return np.concatenate(y_true), np.concatenate(y_pred), maps, speed
 
 
-def train_run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
+def train_run(ctx: JobContext, *, snapshot: Path | None, config: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate OSO's Random Forest on a snapshot; write the run into ctx.out_dir.
 
     Writes run.json ({"kind": "rf", grid, bands, classes, params, ...}), model.joblib,
@@ -185,6 +185,8 @@ def train_run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dic
     a forest has no epochs, the job reruns from the start).
     """
     cfg = check_config(config)
+    if snapshot is None:
+        raise ValueError("a Random Forest run needs a training-set snapshot")
     training_set = TrainingSet.load(Path(snapshot))
     nomenclature = training_set.nomenclature
     ignore = np.asarray(sorted(nomenclature.ignore_codes), dtype=np.int64)
@@ -246,7 +248,6 @@ def train_run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dic
         "params": {**OSO_PARAMS, **params},
         "config": cfg,
     }
-    (out / "run.json").write_text(json.dumps(run, indent=2))
     (out / "results.json").write_text(json.dumps(results, indent=2))
     np.savez_compressed(out / "predictions.npz", y_true=y_true, y_pred=y_pred)
     if maps:
@@ -256,5 +257,6 @@ def train_run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dic
     if cfg["plots"]:
         plot_confusion(report, out / "confusion.png", names=names, title="Random Forest (OSO)")
         plot_f1_bars({"RF": report}, out / "f1.png", names=names)
+    (out / "run.json").write_text(json.dumps(run, indent=2))  # last: marks a finished run
     ctx.progress(1.0, f"done: OA {report['oa']:.3f}, mF1 {report['mean_f1']:.3f}")
     return results

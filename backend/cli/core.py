@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
 import sys
 
@@ -15,6 +17,7 @@ from backend.services import demo, migrations
 from backend.services.nomenclatures import seed_builtins
 
 console = Console()
+PR_SET_PDEATHSIG = 1
 
 
 def init(
@@ -43,6 +46,15 @@ def init(
         console.print(f"  {username:<11} {password:<20} {role}")
 
 
+def _stop_with_parent() -> None:
+    """In the embedded worker: get SIGTERM when the server dies (uvicorn re-raises the
+    signal that stopped it, so the server's own clean-up may never run). Linux only."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (default SITSLAB_HOST)."),
     port: int = typer.Option(None, help="Port (default SITSLAB_PORT)."),
@@ -57,7 +69,9 @@ def serve(
     if settings.embedded_worker:
         # One worker beside the server (the embedded default); queued jobs are rows, so
         # restarting both loses nothing.
-        worker = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"])
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker"], preexec_fn=_stop_with_parent
+        )
     try:
         uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port)
     finally:

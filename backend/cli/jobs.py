@@ -9,6 +9,7 @@ import time
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from backend.config import get_settings
 from backend.db import get_engine, get_sessionmaker
@@ -107,7 +108,7 @@ def list_jobs(state: str = typer.Option("", help="Only jobs in this state.")) ->
                 job.message,
                 str(job.attempts),
             )
-    console.print(table)
+    console.print(table, width=max(console.width, 110))  # one line per run
 
 
 @app.command("cancel")
@@ -143,7 +144,66 @@ def wait(
     raise typer.Exit(124)
 
 
+def experiment(
+    dataset: str = typer.Argument(..., help="Dataset name or id."),
+    label_fraction: float = typer.Option(1.0, help="Fraction of training patches labelled."),
+    epochs: int = typer.Option(10, help="U-BARN fine-tuning epochs."),
+    pretrain_epochs: int = typer.Option(10, help="U-BARN pre-training epochs."),
+    model: str = typer.Option("tiny", help="U-BARN size: tiny or paper."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    include_unreviewed: bool = typer.Option(False, help="Also use patches nobody reviewed."),
+) -> None:
+    """Run the whole comparison (RF, U-BARN scratch, pre-trained + fine-tuned); print the table."""
+    from backend.models import Dataset
+    from backend.services.training_sets import create_training_set
+    from ml.context import LocalContext
+    from ml.experiment import run
+
+    settings = get_settings()
+    with get_sessionmaker()() as session:
+        wanted = Dataset.name == dataset
+        if dataset.isdigit():
+            wanted = wanted | (Dataset.id == int(dataset))
+        row = session.scalars(select(Dataset).where(wanted)).first()
+        if row is None:
+            console.print(f"[red]No dataset {dataset!r}.[/red]")
+            raise typer.Exit(2)
+        config = {
+            "label_fraction": label_fraction, "epochs": epochs, "pretrain_epochs": pretrain_epochs,
+            "model": model, "seed": seed, "device": device,
+        }  # fmt: skip
+        try:
+            job_service.validate_params("compare", {"dataset_id": row.id, **config})
+            training_set = create_training_set(
+                session=session, settings=settings, dataset_id=row.id,
+                include_unreviewed=include_unreviewed,
+            )  # fmt: skip
+        except DomainError as exc:
+            console.print(f"[red]{exc.message}[/red] {exc.detail or ''}")
+            raise typer.Exit(2) from None
+    folder = settings.path(f"experiments/{training_set.id}")
+    ctx = LocalContext(checkpoint_dir=folder / "checkpoints", out_dir=folder / "out")
+    result = run(ctx, snapshot=settings.path(training_set.file), config=config)
+    table = Table("run", "OA", "kappa", "mean F1", "mIoU", "train s", "McNemar p vs RF")
+    for r in result["table"]:
+        cells = [
+            r["oa"],
+            r["kappa"],
+            r["mean_f1"],
+            r["miou"],
+            r["fit_seconds"],
+            r["mcnemar_p_vs_rf"],
+        ]
+        table.add_row(r["run"], *("–" if v is None else f"{v:.3g}" for v in cells))
+    console.print(
+        f"Training set {training_set.id}: {training_set.n_patches} patches; outputs in {folder}"
+    )
+    console.print(table, width=max(console.width, 110))  # one line per run
+
+
 def register(root: typer.Typer) -> None:
     """Add these commands to the main app."""
     root.command()(worker)
+    root.command()(experiment)
     root.add_typer(app, name="jobs")

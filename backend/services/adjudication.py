@@ -15,39 +15,44 @@ import shutil
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
 from backend.errors import Invalid
 from backend.models import Assignment, Campaign, Decision, DecisionKind, LabelRevision, Patch, User
-from backend.services import decisions
+from backend.services import decisions, mask_figures
 from backend.services.agreement import (
     ADJUDICATION_VIEW,
     campaign_decisions,
     mask_revision,
     standing_decisions,
 )
-from backend.services.labels import current_revision, get_patch, read_revision, revision_of
+from backend.services.labels import current_revision, get_patch, revision_of
 
 
 def _masks_differ(session: Session, revision_ids: set[int]) -> bool:
-    if len(revision_ids) < 2:
-        return False
-    arrays = [read_revision(session.get(LabelRevision, r)) for r in revision_ids]
-    return any(not np.array_equal(arrays[0], a) for a in arrays[1:])
+    files = sorted(mask_figures.revision_files(session=session, revision_ids=revision_ids).values())
+    return any(not mask_figures.same_mask(files[0], other) for other in files[1:])
 
 
-def _settlement(session: Session, patch_id: int) -> Decision | None:
-    """The reviewer's standing adjudication of a patch, if any."""
-    rows = session.scalars(
-        select(Decision).where(Decision.patch_id == patch_id).order_by(Decision.id)
-    )
-    rows = list(rows)
-    undone = {d.undoes_id for d in rows if d.kind == DecisionKind.undo}
-    settled = [d for d in rows if d.view == ADJUDICATION_VIEW and d.id not in undone]
-    return settled[-1] if settled else None
+def _settlements(session: Session, patch_ids: list[int]) -> dict[int, Decision]:
+    """Each patch's standing adjudication by a reviewer (patches without one are absent)."""
+    settled: dict[int, Decision] = {}
+    for chunk in range(0, len(patch_ids), 500):
+        rows = list(
+            session.scalars(
+                select(Decision)
+                .where(Decision.patch_id.in_(patch_ids[chunk : chunk + 500]))
+                .where(or_(Decision.view == ADJUDICATION_VIEW, Decision.kind == DecisionKind.undo))
+                .order_by(Decision.id)
+            )
+        )
+        undone = {d.undoes_id for d in rows if d.kind == DecisionKind.undo}
+        for d in rows:
+            if d.view == ADJUDICATION_VIEW and d.id not in undone:
+                settled[d.patch_id] = d
+    return settled
 
 
 def disagreements(*, session: Session, campaign: Campaign) -> list[dict[str, Any]]:
@@ -57,33 +62,36 @@ def disagreements(*, session: Session, campaign: Campaign) -> list[dict[str, Any
     for (patch_id, user_id), d in standing.items():
         by_patch[patch_id][user_id] = d
     names = dict(session.execute(select(User.id, User.username)).all())
-    out = []
+    found: dict[int, list[str]] = {}
     for patch_id, judged in by_patch.items():
-        if len(judged) < 2:
-            continue
         kinds = {d.kind for d in judged.values()}
         revisions = {r for r in map(mask_revision, judged.values()) if r is not None}
-        corrected = DecisionKind.correct in kinds
         reasons = []
-        if len(kinds) > 1:
+        if len(judged) >= 2 and len(kinds) > 1:
             reasons.append("decisions")
-        if corrected and _masks_differ(session, revisions):
+        if len(judged) >= 2 and DecisionKind.correct in kinds and _masks_differ(session, revisions):
             reasons.append("masks")
-        if not reasons:
-            continue
-        patch = session.get(Patch, patch_id)
-        settled = _settlement(session, patch_id)
-        out.append(
-            {
-                "patch_id": patch_id,
-                "external_id": patch.external_id,
-                "status": patch.status,
-                "reasons": reasons,
-                "decisions": {names.get(u, str(u)): d.kind for u, d in sorted(judged.items())},
-                "settled": settled is not None,
-                "settled_as": settled.kind if settled else None,
-            }
-        )
+        if reasons:
+            found[patch_id] = reasons
+    ids = sorted(found)
+    patches = (
+        {p.id: p for p in session.scalars(select(Patch).where(Patch.id.in_(ids)))} if ids else {}
+    )
+    settled = _settlements(session, ids)
+    out = [
+        {
+            "patch_id": patch_id,
+            "external_id": patches[patch_id].external_id,
+            "status": patches[patch_id].status,
+            "reasons": found[patch_id],
+            "decisions": {
+                names.get(u, str(u)): d.kind for u, d in sorted(by_patch[patch_id].items())
+            },
+            "settled": patch_id in settled,
+            "settled_as": settled[patch_id].kind if patch_id in settled else None,
+        }
+        for patch_id in ids
+    ]
     return sorted(out, key=lambda r: (r["settled"], r["patch_id"]))
 
 
@@ -111,7 +119,7 @@ def versions(*, session: Session, patch_id: int, campaign_id: int | None = None)
     current = current_revision(session=session, patch_id=patch_id)
     judged = [d.label_revision_id for d in standing.values() if d.label_revision_id is not None]
     original_id = min(judged) if judged else (current.id if current else None)
-    settled = _settlement(session, patch_id)
+    settled = _settlements(session, [patch_id]).get(patch_id)
     return {
         "patch_id": patch.id,
         "external_id": patch.external_id,

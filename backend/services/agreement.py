@@ -11,28 +11,24 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from backend.config import get_settings
 from backend.models import (
     Assignment,
     Campaign,
     Dataset,
     Decision,
     DecisionKind,
-    LabelRevision,
     NomenclatureClass,
-    Patch,
     User,
 )
 from backend.services import agreement_stats as stats
-from ml.data.store import read_label
+from backend.services import mask_figures
 
 #: Decisions that say something about a label, in the order tables show them.
 JUDGEMENTS = (
@@ -71,35 +67,27 @@ def campaign_decisions(*, session: Session, campaign_id: int) -> list[Decision]:
     Decisions recorded without a campaign count for the campaign the patch was assigned
     in; reviewers' adjudications are not annotators' judgements and are left out.
     """
+    pairs = set(
+        session.execute(
+            select(Assignment.patch_id, Assignment.user_id).where(
+                Assignment.campaign_id == campaign_id
+            )
+        ).tuples()
+    )
+    # Select by patch (indexed) and keep the assigned (patch, user) pairs here: a join on
+    # both columns lets SQLite pick the user index and scan each user's decisions per row.
     query = (
         select(Decision)
-        .join(
-            Assignment,
-            and_(
-                Assignment.patch_id == Decision.patch_id,
-                Assignment.user_id == Decision.user_id,
-                Assignment.campaign_id == campaign_id,
-            ),
+        .where(
+            Decision.patch_id.in_(
+                select(Assignment.patch_id).where(Assignment.campaign_id == campaign_id)
+            )
         )
         .where(or_(Decision.campaign_id == campaign_id, Decision.campaign_id.is_(None)))
         .where(or_(Decision.view.is_(None), Decision.view != ADJUDICATION_VIEW))
         .order_by(Decision.created_at, Decision.id)
     )
-    return list(session.scalars(query))
-
-
-@dataclass
-class _MaskReader:
-    """Reads label revisions once each (a campaign compares the same masks many times)."""
-
-    session: Session
-    cache: dict[int, np.ndarray]
-
-    def __call__(self, revision_id: int) -> np.ndarray:
-        if revision_id not in self.cache:
-            revision = self.session.get(LabelRevision, revision_id)
-            self.cache[revision_id] = read_label(get_settings().path(revision.file))
-        return self.cache[revision_id]
+    return [d for d in session.scalars(query) if (d.patch_id, d.user_id) in pairs]
 
 
 def campaign_agreement(*, session: Session, campaign: Campaign) -> dict[str, Any]:
@@ -114,27 +102,30 @@ def campaign_agreement(*, session: Session, campaign: Campaign) -> dict[str, Any
     by_patch: dict[int, dict[int, Decision]] = defaultdict(dict)
     for (patch_id, user_id), d in standing.items():
         by_patch[patch_id][user_id] = d
-    masks = _MaskReader(session, {})
-    ignore = _ignore_codes(session=session, dataset_id=campaign.dataset_id)
+    wanted = {r for d in standing.values() for r in (mask_revision(d), d.label_revision_id) if r}
+    files = mask_figures.revision_files(session=session, revision_ids=wanted)
+    dataset = session.get(Dataset, campaign.dataset_id)
+    ignore = tuple(_ignore_codes(session=session, nomenclature_id=dataset.nomenclature_id))
     return {
         "campaign_id": campaign.id,
         "categories": [k.value for k in JUDGEMENTS],
         "n_patches_multi": sum(len(v) >= 2 for v in by_patch.values()),
         "pairs": [
-            _pair(a, b, by_patch, names, masks, ignore) for a, b in combinations(user_ids, 2)
+            _pair(a, b, by_patch, names, files, ignore) for a, b in combinations(user_ids, 2)
         ],
         **_overall(by_patch),
-        "per_class": _per_class(session=session, by_patch=by_patch, masks=masks),
+        "per_class": _per_class(
+            session=session, by_patch=by_patch, files=files, nomenclature_id=dataset.nomenclature_id
+        ),
         "annotators": _annotators(user_ids, names, decisions, standing, assignments),
     }
 
 
-def _ignore_codes(*, session: Session, dataset_id: int) -> list[int]:
-    dataset = session.get(Dataset, dataset_id)
+def _ignore_codes(*, session: Session, nomenclature_id: int) -> list[int]:
     return list(
         session.scalars(
             select(NomenclatureClass.code).where(
-                NomenclatureClass.nomenclature_id == dataset.nomenclature_id,
+                NomenclatureClass.nomenclature_id == nomenclature_id,
                 NomenclatureClass.ignore.is_(True),
             )
         )
@@ -146,8 +137,8 @@ def _pair(
     b: int,
     by_patch: dict[int, dict[int, Decision]],
     names: dict[int, str],
-    masks: _MaskReader,
-    ignore: list[int],
+    files: dict[int, str],
+    ignore: tuple[int, ...],
 ) -> dict[str, Any]:
     """Cohen's kappa on the patches both decided; mean IoU where at least one corrected."""
     shared = [v for v in by_patch.values() if a in v and b in v]
@@ -157,7 +148,7 @@ def _pair(
         rev_a, rev_b = mask_revision(v[a]), mask_revision(v[b])
         corrected = DecisionKind.correct in (v[a].kind, v[b].kind)
         if corrected and rev_a is not None and rev_b is not None:
-            ious.append(stats.mask_iou(masks(rev_a), masks(rev_b), ignore))
+            ious.append(mask_figures.iou(files[rev_a], files[rev_b], ignore))
     return {
         "annotators": [names.get(a, str(a)), names.get(b, str(b))],
         "user_ids": [a, b],
@@ -195,36 +186,28 @@ def _overall(by_patch: dict[int, dict[int, Decision]]) -> dict[str, Any]:
 
 
 def _per_class(
-    *, session: Session, by_patch: dict[int, dict[int, Decision]], masks: _MaskReader
+    *,
+    session: Session,
+    by_patch: dict[int, dict[int, Decision]],
+    files: dict[int, str],
+    nomenclature_id: int,
 ) -> list[dict[str, Any]]:
-    """Agreement on decisions grouped by each patch's majority land-cover class."""
+    """Agreement on decisions grouped by the majority land-cover class of the label judged."""
     groups: dict[int, list[float]] = defaultdict(list)
-    for patch_id, judged in by_patch.items():
+    for judged in by_patch.values():
         agreement = stats.pairwise_agreement([d.kind for d in judged.values()])
-        if agreement is None:
-            continue
-        revision_id = next(
-            (d.label_revision_id for d in judged.values() if d.label_revision_id), None
+        judged_revision = min(
+            (d.label_revision_id for d in judged.values() if d.label_revision_id), default=None
         )
-        if revision_id is None:
-            revision_id = session.scalar(
-                select(LabelRevision.id)
-                .where(LabelRevision.patch_id == patch_id)
-                .order_by(LabelRevision.version)
+        if agreement is not None and judged_revision in files:
+            groups[mask_figures.majority_class(files[judged_revision])].append(agreement)
+    names = dict(
+        session.execute(
+            select(NomenclatureClass.code, NomenclatureClass.name_en).where(
+                NomenclatureClass.nomenclature_id == nomenclature_id
             )
-        codes, n = np.unique(masks(revision_id), return_counts=True)
-        groups[int(codes[np.argmax(n)])].append(agreement)
-    patch = session.get(Patch, next(iter(by_patch))) if by_patch else None
-    names = {}
-    if patch is not None:
-        dataset = session.get(Dataset, patch.dataset_id)
-        names = dict(
-            session.execute(
-                select(NomenclatureClass.code, NomenclatureClass.name_en).where(
-                    NomenclatureClass.nomenclature_id == dataset.nomenclature_id
-                )
-            ).all()
-        )
+        ).all()
+    )
     return [
         {
             "code": code,

@@ -148,7 +148,7 @@ def save_correction(
         if assignment is not None:
             assignment.done = True
         session.flush()
-        decisions.refresh_status(session=session, patch=patch)
+        decisions.refresh_status(session=session, patch=patch, current=revision)
         session.commit()
     except BaseException:
         session.rollback()

@@ -113,7 +113,7 @@ def decide(
         else:
             assignment.done = True
     session.flush()
-    refresh_status(session=session, patch=patch)
+    refresh_status(session=session, patch=patch, current=current)
     session.commit()
     return decision
 
@@ -169,8 +169,11 @@ def _last_standing(session: Session, user_id: int, patch_id: int | None) -> Deci
     return session.scalar(query.order_by(Decision.id.desc()).limit(1))
 
 
-def refresh_status(*, session: Session, patch: Patch) -> str:
-    """Recompute and cache the patch's status from all its decisions."""
+def refresh_status(*, session: Session, patch: Patch, current: LabelRevision | None = None) -> str:
+    """Recompute and cache the patch's status from all its decisions.
+
+    `current` is the patch's current revision when the caller has it already (saves a query).
+    """
     rows = session.execute(
         select(
             Decision.id,
@@ -188,7 +191,7 @@ def refresh_status(*, session: Session, patch: Patch) -> str:
         DecisionFacts(i, k, u, r in ADJUDICATOR_ROLES, rev, undoes)
         for i, k, u, r, rev, undoes in rows
     ]
-    current = current_revision(session=session, patch_id=patch.id)
+    current = current or current_revision(session=session, patch_id=patch.id)
     patch.status = derive_status(facts, current.id if current else None).value
     return patch.status
 

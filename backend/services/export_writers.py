@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ INT_FIELDS = {
     "new_version", "undoes_id", "confidence", "time_spent_ms",
 }  # fmt: skip
 FLOAT_FIELDS = {"suspicion"}
+WRITERS = 4
 
 
 def write_summary(
@@ -138,44 +140,14 @@ def write_labels(
     folder reads back with ml.data.layouts (or ``sitslab ingest``), so a training-set
     version can be rebuilt outside the app.
     """
-    settings = get_settings()
     colormap = nomenclature.colormap()
     for sub in ("images", "clouds", "labels"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    written, entries = [], []
-    for p in patches:
-        if p["current_file"] is None:
-            continue
-        data = store.read_patch(settings.path(p["store_dir"]))
-        labels = store.read_label(settings.path(p["current_file"]))
-        files = {key: f"{key}/{p['external_id']}.tif" for key in ("images", "clouds", "labels")}
-        geotiff.write_series(
-            folder / files["images"],
-            np.asarray(data.series),
-            data.dates,
-            data.bands,
-            data.crs,
-            data.transform,
-        )
-        geotiff.write_mask(
-            folder / files["clouds"], np.asarray(data.clouds), data.dates, data.crs, data.transform
-        )
-        geotiff.write_labels(folder / files["labels"], labels, data.crs, data.transform, colormap)
-        written += [folder / f for f in files.values()]
-        entries.append(
-            {
-                "id": p["external_id"],
-                "image": files["images"],
-                "clouds": files["clouds"],
-                "label": files["labels"],
-                "dates": p["dates"],
-                "tile": p["tile"],
-                "split": p["split"],
-                "block": p["block"],
-                "status": p["status"],
-                "label_version": p["current_version"],
-            }
-        )
+    todo = [p for p in patches if p["current_file"] is not None]
+    # GDAL compresses without holding the GIL: patches are written on a few threads.
+    with ThreadPoolExecutor(WRITERS) as pool:
+        entries = list(pool.map(lambda p: _write_patch(folder, p, colormap), todo))
+    written = [folder / e[key] for e in entries for key in ("image", "clouds", "label")]
     manifest = folder / "manifest.json"
     geotiff.write_json(
         manifest,
@@ -190,3 +162,35 @@ def write_labels(
         },
     )
     return [*written, manifest]
+
+
+def _write_patch(folder: Path, p: dict, colormap: dict) -> dict[str, Any]:
+    """One patch's image series, cloud mask and current label; its manifest entry."""
+    settings = get_settings()
+    data = store.read_patch(settings.path(p["store_dir"]))
+    labels = store.read_label(settings.path(p["current_file"]))
+    files = {key: f"{key}/{p['external_id']}.tif" for key in ("images", "clouds", "labels")}
+    geotiff.write_series(
+        folder / files["images"],
+        np.asarray(data.series),
+        data.dates,
+        data.bands,
+        data.crs,
+        data.transform,
+    )
+    geotiff.write_mask(
+        folder / files["clouds"], np.asarray(data.clouds), data.dates, data.crs, data.transform
+    )
+    geotiff.write_labels(folder / files["labels"], labels, data.crs, data.transform, colormap)
+    return {
+        "id": p["external_id"],
+        "image": files["images"],
+        "clouds": files["clouds"],
+        "label": files["labels"],
+        "dates": p["dates"],
+        "tile": p["tile"],
+        "split": p["split"],
+        "block": p["block"],
+        "status": p["status"],
+        "label_version": p["current_version"],
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backend.models import Campaign
@@ -85,3 +87,9 @@ def test_review_page_needs_login_and_renders(client, world) -> None:  # noqa: AN
     page = client.get("/review")
     assert page.status_code == 200
     assert "/static/js/review.js" in page.text and 'id="keymap"' in page.text
+    # The queue and the first patch are in the page: no API round trip before the images.
+    state = json.loads(page.text.split('id="initial-state">')[1].split("</script>")[0])
+    assert state["queue"]["current"]["patch_id"] == world.patches[0].id
+    assert state["detail"]["id"] == world.patches[0].id
+    other = client.get(f"/review?patch={world.patches[2].id}").text
+    assert f'"external_id": "{world.patches[2].external_id}"' in other

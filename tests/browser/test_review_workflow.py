@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backend import db
 from backend.models import Decision, Patch, User
+from backend.services.corrections import save_correction
 from backend.services.ingest import ingest
 from backend.services.labels import current_revision, read_revision
 from ml.data import synthetic
@@ -126,3 +127,57 @@ def test_review_with_keys_correct_with_brush_and_see_history(page, queue) -> Non
     assert "correct" in history and "ann1" in history
     assert page.locator("img[alt='label v2']").count() == 1
     assert not any("/static/vendor/" not in u and "cdn" in u for u in requests)
+
+
+def _canvas_rgb(page, x: int, y: int) -> list[int]:  # noqa: ANN001
+    return page.evaluate(
+        "([x, y]) => [...document.getElementById('editor-canvas').getContext('2d')"
+        ".getImageData(x, y, 1, 1).data].slice(0, 3)",
+        [x, y],
+    )
+
+
+def test_fill_undo_redo_and_stale_save_shows_the_newer_revision(page, queue, make_user) -> None:  # noqa: ANN001
+    reviewer = make_user("rev", "reviewer")
+    browser_login(page, "ann1")
+    page.goto("/review")
+    page.wait_for_selector("#review[data-ready=true]")
+    page.keyboard.press("e")
+    page.wait_for_selector("#editor-canvas:not([hidden])")
+    page.keyboard.press("g")
+    page.keyboard.press("3")
+    colour = page.evaluate(
+        "() => getComputedStyle(document.querySelector(\"#legend li[data-key='3'] .swatch\"))"
+        ".backgroundColor"
+    )
+    target = [int(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+    before = _canvas_rgb(page, 10, 10)
+    assert before != target  # the fill has something to change
+    box = page.locator("#stage").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 10.5 / 48, box["y"] + box["height"] * 10.5 / 48)
+    assert _canvas_rgb(page, 10, 10) == target
+    page.keyboard.press("Control+z")
+    assert _canvas_rgb(page, 10, 10) == before
+    page.keyboard.press("Control+y")
+    assert _canvas_rgb(page, 10, 10) == target
+
+    # Meanwhile a reviewer saves another correction of the same patch.
+    with db.get_sessionmaker()() as session:
+        user = session.get(User, reviewer.id)
+        base = current_revision(session=session, patch_id=queue[0])
+        mask = read_revision(base)
+        save_correction(
+            session=session,
+            user=user,
+            patch_id=queue[0],
+            base_revision_id=base.id,
+            content=mask.tobytes(),
+        )
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.getElementById('message').textContent.includes('meanwhile')"
+    )
+    assert "label v2" in page.text_content("#patch-meta")
+    assert _current(page) == queue[0]
+    with db.get_sessionmaker()() as session:
+        assert current_revision(session=session, patch_id=queue[0]).version == 2

@@ -130,3 +130,10 @@ def test_bad_config_is_refused_and_writes_nothing(
     with pytest.raises(ValueError, match=message):
         train_run(ctx, snapshot=snapshot, config=config)
     assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_missing_snapshot_is_refused(tmp_path: Path) -> None:
+    ctx = LocalContext(checkpoint_dir=tmp_path / "c", out_dir=tmp_path / "o")
+    with pytest.raises(ValueError, match="needs a training-set snapshot"):
+        train_run(ctx, snapshot=None, config={})
+    assert list((tmp_path / "o").iterdir()) == []

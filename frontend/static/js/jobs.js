@@ -3,7 +3,7 @@ import { api } from "./api.js";
 
 const form = document.getElementById("launch-form");
 const NUMBERS = ["epochs", "pretrain_epochs", "lr", "batch_size", "patch_size", "label_fraction", "seed"];
-const IDS = ["dataset_id", "training_set_id", "pretrained_run_id", "run_id"];
+const IDS = ["dataset_id", "training_set_id", "pretrained_run_id", "run_id", "scene_dataset_id"];
 
 function visible(el) {
   for (let node = el; node && node !== form; node = node.parentElement) {

@@ -2,6 +2,10 @@
 // NDVI on cloudy dates (hollow points, not to be trusted), and the band reflectances on a
 // second axis (B2 B3 B4 B8 shown, the others one click away in the legend). uPlot is the
 // vendored IIFE build (global `uPlot`).
+import { api } from "./api.js";
+import { fill } from "./review-view.js";
+
+const $ = (id) => document.getElementById(id);
 
 const SHOWN_BANDS = new Set(["B2", "B3", "B4", "B8"]);
 const BAND_COLOURS = {
@@ -52,10 +56,27 @@ export class PixelChart {
     this.plot = new uPlot(opts, data, this.container);
   }
 
+  /** Mark pixel (row, col) of the patch on screen, fetch its series and draw it. */
+  async showPixel(view, row, col) {
+    const detail = view.detail;
+    const marker = $("pixel-marker");
+    marker.hidden = false;
+    marker.style.left = `${(100 * (col + 0.5)) / detail.width}%`;
+    marker.style.top = `${(100 * (row + 0.5)) / detail.height}%`;
+    const series = await api(fill(detail.urls.pixel, { row, col }));
+    if (view.detail !== detail) return;
+    const ref = series.reference !== null ? ` · reference ${series.reference}` : "";
+    const name = series.label_name ?? "";
+    $("pixel-info").textContent = `row ${row}, col ${col} · label ${series.label} ${name}${ref}`;
+    this.show(series, view.date);
+  }
+
   clear() {
     this.plot?.destroy();
     this.plot = null;
     this.container.replaceChildren();
+    $("pixel-marker").hidden = true;
+    $("pixel-info").textContent = "click the image";
   }
 
   #markDate(u, x) {

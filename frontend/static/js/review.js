@@ -6,7 +6,7 @@ import { PixelChart } from "./review-chart.js";
 import { CorrectionMode } from "./review-correct.js";
 import { MaskEditor } from "./review-editor.js";
 import { Queue } from "./review-queue.js";
-import { PatchView, VIEWS, fill } from "./review-view.js";
+import { PatchView, VIEWS } from "./review-view.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("review");
@@ -42,8 +42,6 @@ function showDetail(detail, entry) {
   state.pixel = null;
   if (correction.active) correction.stop();
   chart.clear();
-  $("pixel-marker").hidden = true;
-  $("pixel-info").textContent = "click the image";
   $("comment").value = "";
   $("confidence").value = "";
   $("queue-empty").hidden = true;
@@ -217,16 +215,7 @@ function setOpacity(value) {
 
 async function showPixel(row, col) {
   state.pixel = [row, col];
-  const detail = view.detail;
-  const marker = $("pixel-marker");
-  marker.hidden = false;
-  marker.style.left = `${(100 * (col + 0.5)) / detail.width}%`;
-  marker.style.top = `${(100 * (row + 0.5)) / detail.height}%`;
-  const series = await api(fill(detail.urls.pixel, { row, col }));
-  if (view.detail !== detail) return;
-  const ref = series.reference !== null ? ` · reference ${series.reference}` : "";
-  $("pixel-info").textContent = `row ${row}, col ${col} · label ${series.label} ${series.label_name ?? ""}${ref}`;
-  chart.show(series, view.date);
+  await chart.showPixel(view, row, col);
 }
 
 function toggle(name) {

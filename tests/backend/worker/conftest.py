@@ -16,7 +16,7 @@ from backend.config import get_settings
 from backend.models import Job
 from backend.services import queue
 
-FAST = {
+FAKE_ENV = FAST = {
     "SITSLAB_LEASE_S": "2",
     "SITSLAB_HEARTBEAT_S": "0.3",
     "SITSLAB_WORKER_POLL_S": "0.1",

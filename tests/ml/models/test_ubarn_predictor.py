@@ -1,0 +1,67 @@
+"""U-BARN as a map Predictor: probabilities per block, band order, input checks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+import torch
+
+from ml.data.normalise import BandStats
+from ml.data.store import S2_BANDS
+from ml.models.ubarn import MODEL_SIZES
+from ml.models.ubarn_heads import SegmentationModel
+from ml.models.ubarn_predictor import UBarnPredictor
+
+
+@pytest.fixture
+def predictor() -> UBarnPredictor:
+    torch.manual_seed(0)
+    stats = BandStats(
+        S2_BANDS,
+        np.full(10, 1000, np.float32),
+        np.full(10, 0, np.float32),
+        np.arange(1, 11, dtype=np.float32) * 1000,
+    )
+    model = SegmentationModel(MODEL_SIZES["tiny"], n_classes=4)
+    return UBarnPredictor(model, stats, [1, 5, 7, 9], 32, None, torch.device("cpu"))
+
+
+def _block(t: int = 4, h: int = 20, w: int = 27):
+    rng = np.random.default_rng(0)
+    series = rng.integers(0, 5000, (t, 10, h, w)).astype(np.int16)
+    clouds = np.zeros((t, h, w), np.uint8)
+    dates = [date(2024, 3, 1) + timedelta(days=20 * i) for i in range(t)]
+    return series, clouds, dates, list(S2_BANDS)
+
+
+def test_probabilities_cover_the_block(predictor: UBarnPredictor) -> None:
+    assert (predictor.window, predictor.halo, predictor.classes) == (32, 8, [1, 5, 7, 9])
+    proba = predictor.predict_proba(*_block())
+    assert proba.shape == (4, 20, 27) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(0), 1.0, atol=1e-5)
+
+
+def test_bands_are_matched_by_name(predictor: UBarnPredictor) -> None:
+    series, clouds, dates, bands = _block()
+    reference = predictor.predict_proba(series, clouds, dates, bands)
+    order = np.random.default_rng(1).permutation(10)
+    extra = np.zeros((4, 1, 20, 27), np.int16)
+    shuffled = np.concatenate([series[:, order], extra], axis=1)
+    names = [bands[i] for i in order] + ["NDVI"]
+    np.testing.assert_allclose(
+        predictor.predict_proba(shuffled, clouds, dates, names), reference, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="lacks band"):
+        predictor.predict_proba(series[:, 1:], clouds, dates, bands[1:])
+
+
+def test_inconsistent_blocks_are_refused(predictor: UBarnPredictor) -> None:
+    series, clouds, dates, bands = _block()
+    with pytest.raises(ValueError, match="disagree"):
+        predictor.predict_proba(series, clouds, dates[:-1], bands)
+    with pytest.raises(ValueError, match="disagree"):
+        predictor.predict_proba(series, clouds[:, :-1], dates, bands)
+    with pytest.raises(ValueError, match="T > 0"):
+        predictor.predict_proba(series[:0], clouds[:0], [], bands)
