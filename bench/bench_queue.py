@@ -182,7 +182,11 @@ def sse_latency(n: int) -> list[float]:
 
 def summary(seconds: list[float]) -> str:
     """Median, p95 and max in milliseconds."""
-    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1] if len(seconds) > 1 else seconds[0]
+    p95 = (
+        statistics.quantiles(seconds, n=20, method="inclusive")[-1]
+        if len(seconds) > 1
+        else seconds[0]
+    )
     ms = [1000 * v for v in (statistics.median(seconds), p95, max(seconds))]
     return f"median {ms[0]:6.0f} ms   p95 {ms[1]:6.0f} ms   max {ms[2]:6.0f} ms"
 

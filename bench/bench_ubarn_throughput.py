@@ -6,7 +6,11 @@ T dates, batch 2 for training as in the paper). Inference is the segmentation mo
 call as in map production; a training step is forward + backward + Adam on the fine-tuning
 loss. CPU always; CUDA too when present (bf16 autocast, as the trainers use it).
 
-    python bench/bench_ubarn_throughput.py [--dates 30] [--repeats 3] [--threads 2]
+    python bench/bench_ubarn_throughput.py [--dates 30] [--repeats 2] [--threads 1]
+
+One CPU thread by default: on a small machine shared with other work, two threads
+contend and run several times slower than one. The paper config on a CPU takes a few
+minutes (about 9 s per 64×64 patch, about 70 s per training step on one core).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ N_CLASSES = 23
 
 
 def _timed(fn: Callable[[], None], device: torch.device, repeats: int) -> float:
-    """Median seconds of ``fn`` after one warm-up call."""
-    fn()
+    """Median seconds of ``fn`` (after a warm-up call on CUDA, where kernels load lazily)."""
+    if device.type == "cuda":
+        fn()
     times = []
     for _ in range(repeats):
         if device.type == "cuda":
@@ -80,8 +85,8 @@ def main() -> None:
     """Print one table row per (config, device)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dates", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")]

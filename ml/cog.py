@@ -10,6 +10,7 @@ bands use `average` and the horizontal-differencing predictor.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +77,19 @@ def to_cog(
         profile["predictor"] = 2
     dst.parent.mkdir(parents=True, exist_ok=True)
     partial = dst.with_name(dst.name + ".partial")
-    cog_translate(
-        str(src),
-        str(partial),
-        profile,
-        overview_resampling="mode" if categorical else "average",
-        colormap=colormap,
-        additional_cog_metadata=tags,
-        in_memory=False,
-        quiet=True,
-    )
+    with warnings.catch_warnings():
+        # rio-cogeo warns that a palette sets the colour interpretation: that is the point.
+        warnings.filterwarnings("ignore", "Dataset color interpretation", UserWarning)
+        cog_translate(
+            str(src),
+            str(partial),
+            profile,
+            overview_resampling="mode" if categorical else "average",
+            colormap=colormap,
+            additional_cog_metadata=tags,
+            in_memory=False,
+            quiet=True,
+        )
     partial.replace(dst)
     return dst
 

@@ -28,11 +28,11 @@ class Layout(StrEnum):
 def synth(
     out: Path = typer.Argument(..., help="Folder to write the GeoTIFF layout into."),
     patches: int = typer.Option(100, "--patches", min=1, help="Number of patches."),
-    patch_size: int = typer.Option(64, help="Patch side in pixels (multiple of 8)."),
-    dates: int = typer.Option(30, help="Acquisition dates over the year."),
+    patch_size: int = typer.Option(64, min=16, max=1024, help="Patch side in pixels."),
+    dates: int = typer.Option(30, min=2, max=351, help="Acquisition dates over the year."),
     seed: int = typer.Option(0, help="Same seed, same bytes."),
-    noise: float = typer.Option(0.05, min=0.0, max=1.0, help="Share of parcels mislabelled."),
-    clouds: float = typer.Option(0.2, min=0.0, max=1.0, help="Share of cloudy pixel-dates."),
+    noise: float = typer.Option(0.05, min=0.0, max=0.5, help="Share of parcels mislabelled."),
+    clouds: float = typer.Option(0.2, min=0.0, max=0.9, help="Share of cloudy pixel-dates."),
 ) -> None:
     """Generate the synthetic OSO benchmark (a scene near Toulouse cut into patches)."""
     with Progress(console=console) as bar:

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from backend.deps import ReviewerUser, SessionDep, check_csrf
 from backend.models import Patch
-from backend.schemas.campaigns import AdjudicateIn, AdjudicateOut, Disagreement
+from backend.schemas.campaigns import AdjudicateIn, AdjudicateOut, Disagreement, VersionsOut
 from backend.services import adjudication
 from backend.services.campaigns import get_campaign
 from backend.services.labels import get_patch, patch_nomenclature
@@ -31,9 +31,11 @@ def list_disagreements(
 @router.get("/patches/{patch_id}/versions")
 def patch_versions(
     patch_id: int, session: SessionDep, _: ReviewerUser, campaign_id: int | None = None
-) -> dict:
+) -> VersionsOut:
     """The original label and each annotator's standing version of a patch."""
-    return adjudication.versions(session=session, patch_id=patch_id, campaign_id=campaign_id)
+    return VersionsOut(
+        **adjudication.versions(session=session, patch_id=patch_id, campaign_id=campaign_id)
+    )
 
 
 @router.post("/patches/{patch_id}/adjudicate", status_code=201, dependencies=[Depends(check_csrf)])

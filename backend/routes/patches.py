@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.config import get_settings
 from backend.deps import CurrentUser, SessionDep, check_csrf
@@ -17,7 +17,13 @@ from backend.models import Patch
 from backend.schemas.patches import PatchDetail, PatchHistory, PixelSeries, RevisionOut
 from backend.services import corrections, imagery
 from backend.services.history import patch_history, revision_out
-from backend.services.labels import get_patch, patch_nomenclature, read_revision, revision_of
+from backend.services.labels import (
+    current_revision,
+    get_patch,
+    patch_nomenclature,
+    read_revision,
+    revision_of,
+)
 from backend.services.patch_view import patch_detail, patch_folder, pixel_series
 from backend.templating import render
 from ml.data import store
@@ -97,6 +103,15 @@ def strip(
         lambda: imagery.encode_webp(imagery.thumbnail_strip(folder, view, size)),
         "image/webp",
     )
+
+
+@router.get("/{patch_id}/labels/current.png", status_code=307, response_class=RedirectResponse)
+def current_label_png(patch: PatchDep, session: SessionDep, _: CurrentUser) -> RedirectResponse:
+    """Redirect to the current revision's label image (whose URL never changes meaning)."""
+    revision = current_revision(session=session, patch_id=patch.id)
+    if revision is None:
+        raise NotFound(f"Patch {patch.id} has no label revision.")
+    return RedirectResponse(f"{router.prefix}/{patch.id}/labels/{revision.id}.png", status_code=307)
 
 
 @router.get("/{patch_id}/labels/{revision_id}.png", responses=PNG)

@@ -31,7 +31,9 @@ def compare_runs(
 
 
 @router.get("/{run_id}")
-def get_run(run_id: int, session: SessionDep, settings: SettingsDep, _: CurrentUser) -> dict[str, Any]:
+def get_run(
+    run_id: int, session: SessionDep, settings: SettingsDep, _: CurrentUser
+) -> dict[str, Any]:
     """A run's metrics, confusion matrix, per-class scores, parameters and training set."""
     run = service.get_run(session=session, run_id=run_id)
     return service.run_detail(session=session, settings=settings, run=run)

@@ -146,6 +146,42 @@ class Disagreement(BaseModel):
     settled_as: str | None
 
 
+class AnnotatorVersion(BaseModel):
+    """One annotator's standing judgement of a patch and the mask they stand by."""
+
+    user_id: int
+    annotator: str
+    decision: str
+    comment: str
+    confidence: int | None
+    time_spent_ms: int | None
+    created_at: str
+    revision_id: int | None = Field(description="their correction, or the revision they accepted")
+
+
+class Settlement(BaseModel):
+    """A reviewer's standing adjudication."""
+
+    by: str | None
+    decision: str
+    comment: str
+    revision_id: int | None
+
+
+class VersionsOut(BaseModel):
+    """The versions an adjudicator compares on one patch."""
+
+    patch_id: int
+    external_id: str
+    status: str
+    campaign_id: int | None
+    dates: list[str]
+    original_revision_id: int | None = Field(description="the revision the annotators judged")
+    current_revision_id: int | None
+    annotators: list[AnnotatorVersion]
+    settled: Settlement | None
+
+
 class AdjudicateIn(BaseModel):
     """The reviewer's settlement: keep one version (revision id) or reject the patch."""
 

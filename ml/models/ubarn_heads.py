@@ -44,8 +44,8 @@ class MasterQueryPooling(nn.Module):
         keys = self.key(z).view(n, t, self.n_heads, self.d_k)
         scores = torch.einsum("nhk,nthk->nht", master, keys) / math.sqrt(self.d_k)
         scores = scores.masked_fill(pad[:, None, :], float("-inf"))
-        attention = scores.softmax(dim=-1)
         values = z.view(n, t, self.n_heads, d // self.n_heads)
+        attention = scores.softmax(dim=-1).to(values.dtype)  # softmax runs in fp32 under AMP
         return torch.einsum("nht,nthv->nhv", attention, values).reshape(n, d)
 
 

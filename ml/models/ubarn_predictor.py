@@ -21,7 +21,7 @@ from ml.data.normalise import BandStats
 from ml.models.ubarn import UBarnConfig
 from ml.models.ubarn_heads import SegmentationModel
 from ml.train.artifacts import load_weights, read_run
-from ml.train.config import resolve_device
+from ml.train.config import autocast_dtype, resolve_device
 
 
 class UBarnPredictor:
@@ -80,8 +80,8 @@ class UBarnPredictor:
         x_t = torch.from_numpy(x).unsqueeze(0).to(self.device)
         days_t = torch.from_numpy(days).unsqueeze(0).to(self.device)
         pad = torch.zeros(1, t, dtype=torch.bool, device=self.device)
-        use_amp = self.device.type == "cuda"
-        with torch.no_grad(), torch.autocast(self.device.type, enabled=use_amp):
+        amp = autocast_dtype(self.device)
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=amp, enabled=amp is not None):
             logits = self.model.predict_logits(x_t, days_t, pad)
         return logits[0].float().softmax(0).cpu().numpy().astype(np.float32)
 

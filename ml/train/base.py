@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from ml.context import JobContext
 from ml.data.dataset import SitsDataset
 from ml.train import checkpoint
-from ml.train.config import TrainConfig, resolve_device
+from ml.train.config import TrainConfig, autocast_dtype, resolve_device
 
 Batch = dict[str, torch.Tensor]
 PROGRESS_EVERY_STEPS = 50
@@ -80,7 +80,7 @@ class Trainer:
         self.model = self.configure_model().to(self.device)
         self.optimiser = self.configure_optimiser()
         self.scheduler = self.configure_scheduler()
-        self.amp_dtype = self._amp_dtype()
+        self.amp_dtype = autocast_dtype(self.device, config.amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
     # -- hooks ---------------------------------------------------------------------------
@@ -112,11 +112,6 @@ class Trainer:
         raise NotImplementedError
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _amp_dtype(self) -> torch.dtype | None:
-        if self.device.type != "cuda" or not self.config.amp:
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
     def autocast(self) -> AbstractContextManager[Any]:
         """Mixed precision on CUDA (bf16 where supported, else fp16), nothing on CPU."""

@@ -106,6 +106,14 @@ def test_label_png_in_nomenclature_colours(client, world, session) -> None:  # n
     assert set(np.unique(codes)) <= set(CODES)
 
 
+def test_current_label_redirects_to_the_revision(client, world) -> None:  # noqa: ANN001
+    login(client, "ann1")
+    patch = world.patches[0]
+    response = client.get(f"/api/v1/patches/{patch.id}/labels/current.png", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"].endswith(f"/labels/{patch.revisions[0].id}.png")
+
+
 def test_label_of_another_patch_is_404(client, world, session) -> None:  # noqa: ANN001
     login(client, "ann1")
     other = session.query(LabelRevision).filter_by(patch_id=world.patches[1].id).one()

@@ -129,3 +129,10 @@ def test_map_meta_has_bounds_and_areas(admin_client, product: dict) -> None:
     assert 1.0 < west < east < 2.0 and 43.0 < south < north < 44.0
     assert meta["tiles"].startswith(f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/")
     assert [m["id"] for m in admin_client.get("/api/v1/maps").json()] == [product["id"]]
+
+
+def test_tilejson_points_back_at_the_product(admin_client, product: dict) -> None:
+    """router_prefix equals the mount prefix, so tilejson's tile URLs carry the product id."""
+    body = admin_client.get(f"/api/v1/maps/{product['id']}/WebMercatorQuad/tilejson.json").json()
+    assert f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/" in body["tiles"][0]
+    assert "url=" not in body["tiles"][0]

@@ -24,7 +24,9 @@ def worker(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     stop = threading.Event()
     supervisor = Supervisor(engine=db.get_engine(), settings=get_settings(), backend=LocalBackend())
-    thread = threading.Thread(target=supervisor.run, kwargs={"should_exit": stop.is_set}, daemon=True)
+    thread = threading.Thread(
+        target=supervisor.run, kwargs={"should_exit": stop.is_set}, daemon=True
+    )
     thread.start()
     yield
     stop.set()
@@ -60,7 +62,9 @@ def _wait_done(page) -> None:  # noqa: ANN001
     assert widths[-1] == "100%" and len(set(widths)) >= 2, widths
 
 
-def test_train_from_the_form_then_compare_with_rf(page, make_user, ingested_dataset, worker) -> None:  # noqa: ANN001
+def test_train_from_the_form_then_compare_with_rf(
+    page, make_user, ingested_dataset, worker
+) -> None:  # noqa: ANN001
     make_user("rev", "reviewer")
     browser_login(page, "rev")
 

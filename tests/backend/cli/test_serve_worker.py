@@ -27,7 +27,10 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    return (
+        Path(f"/proc/{pid}").exists()
+        and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    )
 
 
 @pytest.mark.slow
@@ -37,7 +40,9 @@ def test_serve_runs_queued_jobs_with_its_embedded_worker(database: str) -> None:
         port = sock.getsockname()[1]
     env = {**os.environ, **FAKE_ENV, "SITSLAB_EMBEDDED_WORKER": "true"}
     job_id = enqueue(steps=2)  # queued before the server starts: it is a row, not lost
-    server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], env=env
+    )
     try:
         wait_for(lambda: job(job_id).state == "succeeded", timeout=90, what="the embedded worker")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health") as answer:

@@ -33,9 +33,12 @@ def _counts() -> tuple[int, int]:
     return jobs, sets
 
 
-def test_launch_snapshots_the_labels_and_queues_a_job(reviewer: TestClient, ingested_dataset) -> None:  # noqa: ANN001
+def test_launch_snapshots_the_labels_and_queues_a_job(
+    reviewer: TestClient, ingested_dataset
+) -> None:  # noqa: ANN001
     response = reviewer.post(
-        "/api/v1/jobs", json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}}
+        "/api/v1/jobs",
+        json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}},
     )
     assert response.status_code == 201, response.text
     job = response.json()
@@ -52,9 +55,14 @@ def test_launch_snapshots_the_labels_and_queues_a_job(reviewer: TestClient, inge
 
 
 def test_launch_on_an_existing_training_set(reviewer: TestClient, ingested_dataset) -> None:  # noqa: ANN001
-    first = reviewer.post("/api/v1/jobs", json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}})
+    first = reviewer.post(
+        "/api/v1/jobs",
+        json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}},
+    )
     ts = first.json()["params"]["training_set_id"]
-    second = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": {"training_set_id": ts, "epochs": 2}})
+    second = reviewer.post(
+        "/api/v1/jobs", json={"kind": "pretrain", "params": {"training_set_id": ts, "epochs": 2}}
+    )
     assert second.status_code == 201, second.text
     assert _counts() == (2, 1)
 
@@ -104,7 +112,9 @@ def test_bad_input_is_refused_and_writes_nothing(reviewer: TestClient, ingested_
     assert _counts() == (0, 0)
 
 
-def test_annotators_and_forged_requests_cannot_launch(client: TestClient, make_user, ingested_dataset) -> None:  # noqa: ANN001
+def test_annotators_and_forged_requests_cannot_launch(
+    client: TestClient, make_user, ingested_dataset
+) -> None:  # noqa: ANN001
     make_user("ann", "annotator")
     login(client, "ann")
     body = {"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}}
@@ -121,8 +131,15 @@ def _run_fake_job(job_id: int, n_events: int = 3) -> None:
     lease = queue.claim(engine=db.get_engine(), worker_id="test", lease_s=60)
     assert lease.job_id == job_id
     with db.get_sessionmaker()() as session:
-        events = [("metric", {"name": "train_loss", "value": 1.0 / (i + 1), "step": i}) for i in range(n_events)]
-        queue.add_events(session=session, lease=lease, events=[*events, ("progress", {"fraction": 0.9, "message": "almost"})])
+        events = [
+            ("metric", {"name": "train_loss", "value": 1.0 / (i + 1), "step": i})
+            for i in range(n_events)
+        ]
+        queue.add_events(
+            session=session,
+            lease=lease,
+            events=[*events, ("progress", {"fraction": 0.9, "message": "almost"})],
+        )
         queue.finish(session=session, lease=lease, state=JobState.succeeded)
         session.commit()
 
@@ -133,14 +150,20 @@ def test_follow_a_job_by_polling_and_by_stream(reviewer: TestClient) -> None:
     assert reviewer.get(f"/api/v1/jobs/{job['id']}").json()["state"] == "succeeded"
     events = reviewer.get(f"/api/v1/jobs/{job['id']}/events").json()
     assert [e["kind"] for e in events] == ["metric", "metric", "metric", "progress"]
-    later = reviewer.get(f"/api/v1/jobs/{job['id']}/events", params={"after": events[1]["id"]}).json()
+    later = reviewer.get(
+        f"/api/v1/jobs/{job['id']}/events", params={"after": events[1]["id"]}
+    ).json()
     assert [e["id"] for e in later] == [e["id"] for e in events[2:]]
 
-    stream = reviewer.get(f"/api/v1/jobs/{job['id']}/stream", headers={"Last-Event-ID": str(events[0]["id"])})
+    stream = reviewer.get(
+        f"/api/v1/jobs/{job['id']}/stream", headers={"Last-Event-ID": str(events[0]["id"])}
+    )
     assert stream.headers["content-type"].startswith("text/event-stream")
     ids = [int(line[4:]) for line in stream.text.splitlines() if line.startswith("id: ")]
     assert ids == [e["id"] for e in events[1:]]
-    assert "event: job" in stream.text and stream.text.rstrip().endswith('data: {"state": "succeeded"}')
+    assert "event: job" in stream.text and stream.text.rstrip().endswith(
+        'data: {"state": "succeeded"}'
+    )
     assert reviewer.get("/api/v1/jobs/999/stream").status_code == 404
 
 
@@ -157,7 +180,9 @@ def test_cancel_then_retry(reviewer: TestClient) -> None:
 
 
 def test_pages_render(reviewer: TestClient) -> None:
-    job = reviewer.post("/api/v1/jobs", json={"kind": "selftest", "params": {"name": "ping"}}).json()
+    job = reviewer.post(
+        "/api/v1/jobs", json={"kind": "selftest", "params": {"name": "ping"}}
+    ).json()
     page = reviewer.get("/jobs")
     assert page.status_code == 200 and 'id="launch-form"' in page.text and "ping" in page.text
     assert reviewer.get(f"/jobs/{job['id']}").status_code == 200

@@ -19,7 +19,9 @@ LABELS = [1, 2, 3]
 def _make_run(name: str, y_true: np.ndarray, y_pred: np.ndarray, *, plot: bool = False) -> int:
     report = evaluation_report(y_true, y_pred, LABELS, names={1: "wheat", 2: "maize", 3: "forest"})
     with db.get_sessionmaker()() as session:
-        run = Run(kind="train_rf", name=name, params={"seed": 0}, metrics=report, out_dir=f"runs/{name}")
+        run = Run(
+            kind="train_rf", name=name, params={"seed": 0}, metrics=report, out_dir=f"runs/{name}"
+        )
         session.add(run)
         session.commit()
     out = get_settings().path(f"runs/{name}")
@@ -62,7 +64,9 @@ def test_compare_gives_deltas_and_mcnemar(runs) -> None:  # noqa: ANN001
     oa = next(row for row in cmp["metrics"] if row["metric"] == "oa")
     assert oa["delta"] == pytest.approx(oa["b"] - oa["a"]) and oa["delta"] > 0.1
     expected = mcnemar(y_true, poor, good)
-    assert cmp["mcnemar"]["available"] and cmp["mcnemar"]["p_value"] == pytest.approx(expected["p_value"])
+    assert cmp["mcnemar"]["available"] and cmp["mcnemar"]["p_value"] == pytest.approx(
+        expected["p_value"]
+    )
     assert cmp["mcnemar"]["p_value"] < 0.001
     assert [c["code"] for c in cmp["per_class_f1"]] == LABELS
     assert client.get("/api/v1/runs/compare", params={"a": a, "b": 999}).status_code == 404
@@ -72,7 +76,10 @@ def test_mcnemar_needs_the_same_test_pixels(runs) -> None:  # noqa: ANN001
     client, a, _b, _ = runs
     other = _make_run("elsewhere", np.array([1, 2, 3, 1]), np.array([1, 2, 2, 1]))
     cmp = client.get("/api/v1/runs/compare", params={"a": a, "b": other}).json()
-    assert cmp["mcnemar"] == {"available": False, "reason": "the runs were not tested on the same pixels"}
+    assert cmp["mcnemar"] == {
+        "available": False,
+        "reason": "the runs were not tested on the same pixels",
+    }
 
 
 def test_results_and_comparison_pages(runs) -> None:  # noqa: ANN001

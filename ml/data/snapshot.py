@@ -1,0 +1,162 @@
+"""A frozen training-set version: which patches, which label revision, which split.
+
+The backend writes one JSON file per training-set version when a run is launched; the
+trainers only ever read that file, so a run is reproducible even after more labels are
+validated. Paths inside are relative to the snapshot's folder (the data directory can
+move between machines).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ml.data.splits import SPLITS
+from ml.nomenclature import Nomenclature
+
+SNAPSHOT_VERSION = 1
+
+
+@dataclass
+class SnapshotPatch:
+    """One patch of a training set: its store folder, its label file, split and block."""
+
+    id: str
+    dir: Path
+    label: Path
+    split: str
+    block: str
+
+
+@dataclass
+class TrainingSet:
+    """A training-set snapshot as the trainers see it (absolute, resolved paths)."""
+
+    id: str
+    nomenclature: Nomenclature
+    bands: list[str]
+    patches: list[SnapshotPatch]
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def split(self, name: str) -> list[SnapshotPatch]:
+        """The patches of one split ("train", "val" or "test"), in snapshot order."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return [p for p in self.patches if p.split == name]
+
+    @classmethod
+    def load(cls, path: Path) -> TrainingSet:
+        """Read a snapshot JSON; ValueError naming the file when it is malformed."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") != SNAPSHOT_VERSION:
+                raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
+            root = path.parent
+            patches = [_patch_from(p, root) for p in data["patches"]]
+            return cls(
+                id=str(data["id"]),
+                nomenclature=Nomenclature.from_dict(data["nomenclature"], path.name),
+                bands=list(data["bands"]),
+                patches=patches,
+                created=str(data.get("created", "")),
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path.name}: not a valid training-set snapshot ({exc})") from exc
+
+    def save(self, path: Path) -> None:
+        """Write the snapshot JSON with paths relative to its folder (atomic replace)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        root = path.parent.resolve()
+        data: dict[str, Any] = {
+            "version": SNAPSHOT_VERSION,
+            "id": self.id,
+            "created": self.created,
+            "nomenclature": self.nomenclature.to_dict(),
+            "bands": list(self.bands),
+            "patches": [
+                {
+                    "id": p.id,
+                    "dir": os.path.relpath(Path(p.dir).resolve(), root),
+                    "label": os.path.relpath(Path(p.label).resolve(), root),
+                    "split": p.split,
+                    "block": p.block,
+                }
+                for p in self.patches
+            ],
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        os.replace(tmp, path)
+
+
+def _patch_from(entry: dict[str, Any], root: Path) -> SnapshotPatch:
+    split = entry["split"]
+    if split not in SPLITS:
+        raise ValueError(f"patch {entry.get('id')!r} has unknown split {split!r}")
+    return SnapshotPatch(
+        id=str(entry["id"]),
+        dir=(root / entry["dir"]).resolve(),
+        label=(root / entry["label"]).resolve(),
+        split=split,
+        block=str(entry.get("block", "")),
+    )
+
+
+def make_training_set(
+    root: Path,
+    n_patches: int = 8,
+    size: int = 32,
+    n_dates: int = 8,
+    seed: int = 0,
+    *,
+    noise_rate: float = 0.0,
+    cloud_fraction: float = 0.2,
+) -> Path:
+    """Generate a tiny synthetic dataset, ingest it into a store, and snapshot it (for tests).
+
+    Layout under ``root``: ``source/`` (the synthetic GeoTIFF dataset), ``patches/<id>/``
+    (store folders), ``labels/<id>.tif`` and ``snapshot.json``, whose path is returned.
+    Splits are the generator's spatial blocks, so every split is non-empty from 3 patches.
+    """
+    from ml.data.layouts import scan
+    from ml.data.store import write_label, write_patch
+    from ml.data.synthetic import generate
+
+    root = Path(root)
+    source = root / "source"
+    generate(
+        source,
+        n_patches=n_patches,
+        patch_size=size,
+        n_dates=n_dates,
+        seed=seed,
+        noise_rate=noise_rate,
+        cloud_fraction=cloud_fraction,
+    )
+    dataset = scan(source, format="geotiff")
+    if dataset.problems:
+        raise RuntimeError(f"synthetic dataset failed validation: {dataset.problems}")
+    patches = []
+    for scanned in dataset.patches:
+        data, labels, _reference = scanned.load()
+        folder = root / "patches" / scanned.id
+        label = root / "labels" / f"{scanned.id}.tif"
+        write_patch(folder, data)
+        write_label(label, labels, data.crs, data.transform)
+        patches.append(
+            SnapshotPatch(scanned.id, folder, label, scanned.split or "train", scanned.block or "")
+        )
+    snapshot = root / "snapshot.json"
+    TrainingSet(
+        id=f"synthetic-s{seed}",
+        nomenclature=dataset.nomenclature,
+        bands=dataset.bands,
+        patches=patches,
+    ).save(snapshot)
+    return snapshot

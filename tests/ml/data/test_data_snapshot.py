@@ -1,0 +1,58 @@
+"""Training-set snapshots: relative paths, splits, and the tiny synthetic one for tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.data.snapshot import SnapshotPatch, TrainingSet, make_training_set
+from ml.data.store import read_label, read_patch
+from ml.nomenclature import builtin
+
+
+def test_save_load_round_trip_with_relative_paths(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    patches = [
+        SnapshotPatch(
+            "a", root / "patches" / "1", root / "labels" / "1" / "2.tif", "train", "b0_0"
+        ),
+        SnapshotPatch("b", root / "patches" / "2", root / "labels" / "2" / "1.tif", "test", "b1_0"),
+    ]
+    ts = TrainingSet(
+        "v1", builtin("oso-2018"), ["B2", "B3"], patches, created="2024-01-01T00:00:00"
+    )
+    ts.save(root / "snapshots" / "v1.json")
+    raw = json.loads((root / "snapshots" / "v1.json").read_text())
+    assert raw["patches"][0]["dir"] == "../patches/1" and raw["version"] == 1
+    shutil.move(root, tmp_path / "moved")
+    back = TrainingSet.load(tmp_path / "moved" / "snapshots" / "v1.json")
+    assert back.id == "v1" and back.nomenclature == ts.nomenclature and back.bands == ["B2", "B3"]
+    assert back.patches[1].dir == (tmp_path / "moved" / "patches" / "2").resolve()
+    assert [p.id for p in back.split("test")] == ["b"]
+    with pytest.raises(ValueError, match="unknown split"):
+        back.split("holdout")
+
+
+def test_malformed_snapshot_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"version": 1, "id": "x"}))
+    with pytest.raises(ValueError, match="s.json"):
+        TrainingSet.load(path)
+
+
+def test_make_training_set_gives_disjoint_nonempty_splits(tmp_path: Path) -> None:
+    path = make_training_set(tmp_path, n_patches=8, size=32, n_dates=8, seed=0)
+    ts = TrainingSet.load(path)
+    assert len(ts.patches) == 8 and ts.nomenclature.name == "oso-2018"
+    blocks = {s: {p.block for p in ts.split(s)} for s in ("train", "val", "test")}
+    assert all(blocks.values())
+    assert not (blocks["train"] & blocks["test"]) and not (blocks["train"] & blocks["val"])
+    patch = ts.split("test")[0]
+    data = read_patch(patch.dir)
+    labels = read_label(patch.label)
+    assert data.series.shape == (8, 10, 32, 32) and labels.shape == (32, 32)
+    assert set(np.unique(labels)) <= set(ts.nomenclature.valid_codes)
