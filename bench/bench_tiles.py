@@ -162,6 +162,8 @@ def main() -> None:
         classes, rgb = make_cogs(data, args.side)
         class_id, rgb_id, meta = register(data, classes, rgb)
         tiles = tiles_over(meta, args.tiles)
+        for cog in (classes, rgb):
+            cog.read_bytes()  # the OS page cache holds both files: "cold" means not rendered yet
         app_port, bare_port = free_port(), free_port()
         env = {"SITSLAB_DATA_DIR": str(data), "SITSLAB_EMBEDDED_WORKER": "false"}
         app = serve(["--factory", "backend.app:create_app"], env, app_port)

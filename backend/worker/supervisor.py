@@ -145,10 +145,19 @@ class Supervisor:
             self._look_after(self.active[job_id])
         return queue_empty
 
-    def shutdown(self) -> None:
-        """Stop: kill running jobs and give them back to the queue (they resume elsewhere)."""
+    def shutdown(self, grace_s: float = 10.0) -> None:
+        """Stop: ask running jobs to stop (they checkpoint), kill stragglers after
+        ``grace_s``, and give the jobs back to the queue (they resume elsewhere)."""
+        for active in self.active.values():
+            active.folder.stop_file.touch()
+        deadline = time.monotonic() + min(grace_s, self.settings.cancel_grace_s)
+        while time.monotonic() < deadline and not all(
+            a.execution.done() for a in self.active.values()
+        ):
+            time.sleep(0.1)
         for active in list(self.active.values()):
             active.execution.kill()
+            active.folder.stop_file.unlink(missing_ok=True)
             try:
                 with self.sessions() as session:
                     queue.release(

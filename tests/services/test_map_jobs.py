@@ -9,7 +9,7 @@ import pytest
 from backend import db
 from backend.config import get_settings
 from backend.errors import Invalid, NotFound
-from backend.models import Dataset, MapProduct
+from backend.models import Dataset, Job, MapProduct, Run
 from backend.services import jobs, queue
 from backend.services.map_products import record_prediction, scene_config
 from ml.context import LocalContext
@@ -76,3 +76,41 @@ def test_a_finished_prediction_job_records_classes_and_confidence(
     classes = added[1]
     assert classes.name == "tiny RF classes" and classes.meta["confidence_id"] == added[0].id
     assert classes.file == f"jobs/{job.id}/out/classes.tif" and classes.job_id == job.id
+
+
+@pytest.mark.slow
+def test_predict_map_job_through_the_queue(database: str, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A real RF run, then a predict_map job claimed by the worker, recorded as products."""
+    from backend.worker.local import LocalBackend
+    from backend.worker.supervisor import Supervisor
+
+    monkeypatch.setenv("SITSLAB_HEARTBEAT_S", "0.3")
+    get_settings.cache_clear()
+    data = scene_dataset(tmp_path / "synth")
+    settings = get_settings()
+
+    def launch_and_work(kind: str, **params: object) -> int:
+        with db.get_sessionmaker()() as session:
+            job_id = jobs.launch(session=session, settings=settings, kind=kind, params=params).id
+        Supervisor(engine=db.get_engine(), settings=settings, backend=LocalBackend()).run(
+            burst=True
+        )
+        return job_id
+
+    rf_job = launch_and_work(
+        "train_rf", dataset_id=data["dataset"], include_unreviewed=True, seed=0
+    )
+    with db.get_sessionmaker()() as session:
+        assert session.get(Job, rf_job).state == "succeeded", session.get(Job, rf_job).error
+        run = session.query(Run).filter(Run.job_id == rf_job).one()
+        run_id = run.id
+    map_job = launch_and_work(
+        "predict_map", run_id=run_id, scene_dataset_id=data["dataset"], name="RF map"
+    )
+    with db.get_sessionmaker()() as session:
+        assert session.get(Job, map_job).state == "succeeded", session.get(Job, map_job).error
+        products = session.query(MapProduct).filter(MapProduct.job_id == map_job).all()
+        assert sorted(p.kind for p in products) == ["classes", "confidence"]
+        classes = next(p for p in products if p.kind == "classes")
+        assert classes.run_id == run_id and classes.dataset_id == data["dataset"]
+        assert sum(classes.meta["areas_ha"].values()) == pytest.approx(64 * 64 / 100, rel=0.01)

@@ -81,7 +81,7 @@ let lastId = 0;
 const handlers = { metric: addMetric, log: addLog, progress: onProgress };
 
 function listen() {
-  const source = new EventSource(`/api/v1/jobs/${jobId}/stream`);
+  const source = new EventSource(`/api/v1/jobs/${jobId}/stream?after=${lastId}`);
   for (const [kind, handle] of Object.entries(handlers)) {
     source.addEventListener(kind, (e) => { lastId = Number(e.lastEventId) || lastId; handle(JSON.parse(e.data)); });
   }

@@ -69,3 +69,16 @@ def test_a_killed_workers_job_resumes_elsewhere_from_its_checkpoint(
     result = json.loads(get_settings().path(f"jobs/{job_id}/out/results.json").read_text())
     assert result["resumed_at"] >= killed_at >= 5  # resumed from the checkpoint, not from 0
     assert result["value"] == _expected_value(tmp_path, config)
+
+
+def test_a_stopped_worker_gives_its_job_back_to_the_queue(database: str, spawn_worker) -> None:  # noqa: ANN001
+    job_id = enqueue(steps=40, step_s=0.1, seed=5)
+    checkpoint = get_settings().path(f"jobs/{job_id}/checkpoints/selftest.json")
+    worker = spawn_worker()
+    wait_for(checkpoint.exists, what="a first checkpoint")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    stopped = job(job_id)
+    assert stopped.state == "queued" and stopped.attempts == 0 and stopped.lease_token is None
+    assert "requeued" in stopped.message
+    assert 0 < json.loads(checkpoint.read_text())["step"] < 40

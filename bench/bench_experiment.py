@@ -1,0 +1,230 @@
+"""RF (OSO) vs U-BARN on the synthetic OSO benchmark: scratch, frozen, fine-tuned, two label budgets.
+
+The comparison of Dumeur, Valero, Inglada (IEEE JSTARS 17, 2024, Sec. IV) on sitslab's
+synthetic OSO data (look-alike crops, clouds, label noise): one store + snapshot with a
+spatially disjoint split (the generator's blocks), then, at each label fraction (whole
+training patches kept), OSO's Random Forest, U-BARN from scratch, and U-BARN pre-trained
+then frozen (FR) or fine-tuned (FT). Pre-training is self-supervised and label-free, so it
+runs once, on the images of every train and test patch (the val patches select its
+epoch), as the paper pre-trains on an unlabelled corpus larger than the labelled one.
+Every run is scored on the same test pixels (canonical order) and the best U-BARN of each
+fraction is compared with the forest by McNemar's test. Inference speed is measured with
+each run's map ``Predictor`` on whole test patches (raw int16 in, probabilities out: the
+forest's gap-filling and features, U-BARN's normalisation included).
+
+    .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
+        [--epochs 10 --pretrain-epochs 10 --fractions 0.1,1.0 --threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ml.context import LocalContext
+from ml.data.snapshot import TrainingSet, make_training_set
+from ml.data.store import read_patch
+from ml.metrics import mcnemar
+from ml.models.registry import load_predictor
+
+REGIMES = ("scratch", "frozen", "finetune")
+
+
+def unlabelled_snapshot(snapshot: Path) -> Path:
+    """A copy of the snapshot for pre-training: test patches moved into "train".
+
+    Labels are never read by pre-training, so this only widens the unlabelled corpus; val
+    stays val (epoch selection on the reconstruction loss).
+    """
+    training_set = TrainingSet.load(snapshot)
+    patches = [
+        replace(p, split="train" if p.split == "test" else p.split) for p in training_set.patches
+    ]
+    path = snapshot.with_name("snapshot-unlabelled.json")
+    replace(training_set, id=f"{training_set.id}-unlabelled", patches=patches).save(path)
+    return path
+
+
+def inference_speed(run_dir: Path, snapshot: Path, device: str, max_patches: int) -> float:
+    """Pixels per second of a run's Predictor over (up to ``max_patches``) whole test patches."""
+    predictor = load_predictor(run_dir, device)
+    patches = TrainingSet.load(snapshot).split("test")[:max_patches]
+    seconds, pixels = 0.0, 0
+    for i, patch in enumerate(patches):
+        data = read_patch(patch.dir, mmap=False)
+        start = time.perf_counter()
+        predictor.predict_proba(data.series, data.clouds, data.dates, data.bands)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        if i or len(patches) == 1:  # the first call pays lazy initialisation (CUDA kernels)
+            seconds += time.perf_counter() - start
+            pixels += data.series.shape[2] * data.series.shape[3]
+    return pixels / seconds if seconds > 0 else float("nan")
+
+
+class Bench:
+    """Runs the stages into one work folder and collects one table row per evaluated run."""
+
+    def __init__(self, root: Path, snapshot: Path, args: argparse.Namespace) -> None:
+        self.root, self.snapshot, self.args = root, snapshot, args
+        self.devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        self.rows: list[dict[str, Any]] = []
+
+    def context(self, name: str) -> LocalContext:
+        return LocalContext(self.root / "ckpt" / name, self.root / "runs" / name)
+
+    def ubarn_config(self, epochs: int) -> dict[str, Any]:
+        a = self.args
+        return {"model": "tiny", "epochs": epochs, "seed": a.seed, "device": a.device,
+                "patch_size": a.crop, "batch_size": a.batch_size, "patience": a.patience}  # fmt: skip
+
+    def record(self, name: str, model: str, regime: str, fraction: float | None,
+               results: dict[str, Any]) -> None:  # fmt: skip
+        """Add a row; speeds are measured with the run's predictor (not for pre-training)."""
+        run_dir = self.root / "runs" / name
+        speeds = {}
+        if "oa" in results:
+            for device in self.devices:
+                if model == "RF (OSO)" and device == "cuda":
+                    continue  # the forest runs on CPU cores only
+                speeds[device] = inference_speed(
+                    run_dir, self.snapshot, device, self.args.speed_patches
+                )
+        row = {"name": name, "model": model, "regime": regime, "fraction": fraction,
+               "results": results, "speeds": speeds, "run_dir": run_dir}  # fmt: skip
+        self.rows.append(row)
+        print(_row_text(row, self.devices), flush=True)
+
+    def run(self) -> None:
+        from ml.rf import train_run
+        from ml.train import finetune, pretrain
+
+        a = self.args
+        pre_cfg = self.ubarn_config(a.pretrain_epochs)
+        pre = pretrain.run(
+            self.context("pretrain"), snapshot=unlabelled_snapshot(self.snapshot), config=pre_cfg
+        )
+        self.record("pretrain", "U-BARN", "pre-training (no labels)", None, pre)
+        pretrained = str(self.root / "runs" / "pretrain")
+        for fraction in a.fractions:
+            tag = f"{round(fraction * 100)}"
+            rf_cfg = {"label_fraction": fraction, "seed": a.seed, "oso_maps": False, "plots": False}
+            rf = train_run(self.context(f"rf-{tag}"), snapshot=self.snapshot, config=rf_cfg)
+            self.record(f"rf-{tag}", "RF (OSO)", "supervised", fraction, rf)
+            for regime in REGIMES:
+                cfg = {**self.ubarn_config(a.epochs), "regime": regime, "label_fraction": fraction}
+                if regime != "scratch":
+                    cfg["pretrained"] = pretrained
+                name = f"ubarn-{regime}-{tag}"
+                results = finetune.run(self.context(name), snapshot=self.snapshot, config=cfg)
+                self.record(name, "U-BARN", regime, fraction, results)
+
+
+def _fmt(value: Any, scale: float = 1.0, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{float(value) * scale:.{digits}f}"
+
+
+HEADER = ["model", "regime", "labels %", "OA", "kappa", "mF1", "mIoU", "epochs (best)",
+          "train time s", "infer px/s CPU"]  # fmt: skip
+
+
+def _row_text(row: dict[str, Any], devices: list[str]) -> str:
+    r, s = row["results"], row["speeds"]
+    epochs = f"{r['epochs_run']} ({r['best_epoch'] + 1})" if "epochs_run" in r else "—"
+    cells = [
+        row["model"],
+        row["regime"],
+        _fmt(row["fraction"], 100, 0),
+        *(_fmt(r.get(k), 100) for k in ("oa", "kappa", "mean_f1", "miou")),
+        epochs,
+        _fmt(r.get("fit_seconds")),
+        _fmt(s.get("cpu"), digits=0),
+    ]
+    if "cuda" in devices:
+        cells.append(_fmt(s.get("cuda"), digits=0))
+    return "| " + " | ".join(cells) + " |"
+
+
+def print_report(bench: Bench, setup: dict[str, Any]) -> None:
+    """The markdown table, then McNemar's test of the best U-BARN vs the RF per fraction."""
+    header = HEADER + (["infer px/s CUDA"] if "cuda" in bench.devices else [])
+    print("\n" + json.dumps(setup))
+    print("\n| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in bench.rows:
+        print(_row_text(row, bench.devices))
+    print()
+    for fraction in bench.args.fractions:
+        rows = [r for r in bench.rows if r["fraction"] == fraction]
+        rf = next(r for r in rows if r["model"] == "RF (OSO)")
+        best = max(
+            (r for r in rows if r["model"] == "U-BARN"), key=lambda r: r["results"]["mean_f1"]
+        )
+        with (
+            np.load(rf["run_dir"] / "predictions.npz") as a,
+            np.load(best["run_dir"] / "predictions.npz") as b,
+        ):
+            if not np.array_equal(a["y_true"], b["y_true"]):
+                raise RuntimeError("the RF and U-BARN runs were not scored on the same pixels")
+            test = mcnemar(a["y_true"], a["y_pred"], b["y_pred"])
+            n = a["y_true"].size
+        delta = 100 * (best["results"]["mean_f1"] - rf["results"]["mean_f1"])
+        print(f"{fraction:.0%} labels: best U-BARN = {best['regime']} (mF1 {delta:+.1f} pts vs RF); "
+              f"McNemar on {n} test pixels: p = {test['p_value']:.3g} "
+              f"(RF right/U-BARN wrong {test['n01']}, U-BARN right/RF wrong {test['n10']})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patches", type=int, default=400)
+    parser.add_argument("--size", type=int, default=64, help="patch side, pixels")
+    parser.add_argument("--dates", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=10, help="supervised U-BARN epochs")
+    parser.add_argument("--pretrain-epochs", type=int, default=10)
+    parser.add_argument("--fractions", default="0.1,1.0", help="label fractions")
+    parser.add_argument("--crop", type=int, default=32, help="U-BARN training crop side")
+    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--patience", type=int, default=5, help="early stopping, epochs")
+    parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
+    parser.add_argument("--cloud-fraction", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="U-BARN training device")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--speed-patches", type=int, default=8, help="test patches timed")
+    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
+    args = parser.parse_args()
+    args.fractions = [float(f) for f in args.fractions.split(",")]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    setup = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    setup["torch_threads"] = torch.get_num_threads()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp)
+        start = time.perf_counter()
+        snapshot = make_training_set(
+            root / "data", n_patches=args.patches, size=args.size, n_dates=args.dates,
+            seed=args.seed, noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
+        )  # fmt: skip
+        training_set = TrainingSet.load(snapshot)
+        setup["splits"] = {s: len(training_set.split(s)) for s in ("train", "val", "test")}
+        setup["data_seconds"] = round(time.perf_counter() - start, 1)
+        print(f"data: {setup['splits']} patches in {setup['data_seconds']} s", flush=True)
+        bench = Bench(root, snapshot, args)
+        bench.run()
+        setup["total_seconds"] = round(time.perf_counter() - start, 1)
+        print_report(bench, setup)
+
+
+if __name__ == "__main__":
+    main()
