@@ -188,6 +188,11 @@ def main() -> None:
             print(header)
             print("-" * len(header))
             for name, (pid, path, query) in products.items():
+                t = tiles[-1]  # process warm-up (imports, first GDAL open) outside the figures
+                fetch([f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad/"
+                       f"{t.z}/{t.x}/{t.y}.png?{query}&run=warm-up"], 1, cookies)  # fmt: skip
+                fetch([f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png"
+                       f"?url={path}&{query}&run=warm-up"], 1, None)  # fmt: skip
                 for conc in (1, 8):
                     token = uuid.uuid4().hex[:8]  # a fresh cache key: nothing rendered yet
                     app_base = (

@@ -148,16 +148,18 @@ class SitsDataset(Dataset):
         return slice(top, top + size), slice(left, left + size)
 
     def _dates(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        keep = n
+        """Indices of the dates to keep, in order.
+
+        Training keeps a random subset of at least ``min_date_fraction`` of them (and at
+        most ``max_dates``); evaluation keeps all of them, or ``max_dates`` evenly spread.
+        """
         if self.augmentation.min_date_fraction < 1.0:
             low = max(1, int(np.ceil(self.augmentation.min_date_fraction * n)))
-            keep = int(rng.integers(low, n + 1))
-        keep = min(keep, self.max_dates)
-        if keep == n:
-            return np.arange(n)
-        if self.augmentation.min_date_fraction < 1.0:
+            keep = min(int(rng.integers(low, n + 1)), self.max_dates)
             return np.sort(rng.choice(n, size=keep, replace=False))
-        return np.unique(np.linspace(0, n - 1, keep).round().astype(np.int64))
+        if n <= self.max_dates:
+            return np.arange(n)
+        return np.unique(np.linspace(0, n - 1, self.max_dates).round().astype(np.int64))
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         patch = self.patches[index]

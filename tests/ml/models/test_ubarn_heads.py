@@ -59,6 +59,7 @@ def test_frozen_encoder_is_unchanged_by_a_training_step() -> None:
     assert not torch.equal(model.classifier.weight, head_before)
 
 
+@pytest.mark.slow
 def test_head_overfits_a_tiny_labelled_set(make_seasonal) -> None:
     torch.manual_seed(0)
     x, days, labels = make_seasonal(2, 6, 16, n_classes=3, seed=3)

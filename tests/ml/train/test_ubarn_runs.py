@@ -117,3 +117,23 @@ def test_cancellation_saves_a_checkpoint_and_writes_no_run(
     assert result["stopped"] is True
     assert (ctx.checkpoint_dir / "last.pt").is_file()
     assert not (ctx.out_dir / "run.json").exists()
+
+
+def test_early_stopping_ends_the_run_once_the_score_stalls(
+    snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict
+) -> None:
+    ctx = make_context("early")
+    config = {
+        **tiny_run,
+        "epochs": 6,
+        "patience": 1,
+        "lr": 1e-12,
+        "regime": "frozen",
+        "pretrained": str(pretrained_run),
+    }
+    results = finetune.run(ctx, snapshot=snapshot, config=config)
+    scores = [p["val_mF1"] for p in json.loads((ctx.out_dir / "learning_curves.json").read_text())]
+    # the run stops after the first epoch that does not beat the best score so far
+    stalls = [e for e in range(1, len(scores)) if scores[e] <= max(scores[:e])]
+    assert results["epochs_run"] == len(scores) == stalls[0] + 1 < 6
+    assert results["best_epoch"] == int(np.argmax(scores[: stalls[0]]))
