@@ -64,13 +64,20 @@ def configure_gdal(settings: Settings) -> None:
 
 def product_path(
     product_id: Annotated[int, PathParam(description="map product id")],
+    request: Request,
     session: SessionDep,
 ) -> str:
-    """The product's COG path for titiler's reader; 404 for an unknown id."""
-    product = session.get(MapProduct, product_id)
-    if product is None:
-        raise NotFound(f"No map product with id {product_id}.")
-    return str(get_settings().path(product.file))
+    """The product's COG path for titiler's reader; 404 for an unknown id.
+
+    Products are immutable, so a product's path is looked up once per app.
+    """
+    known: dict[int, str] = request.app.state.product_paths
+    if product_id not in known:
+        product = session.get(MapProduct, product_id)
+        if product is None:
+            raise NotFound(f"No map product with id {product_id}.")
+        known[product_id] = str(get_settings().path(product.file))
+    return known[product_id]
 
 
 class TileCache:
@@ -144,6 +151,7 @@ def install_tiles(app: FastAPI, settings: Settings) -> None:
     """Mount the product tiler and its error handlers on `app`."""
     configure_gdal(settings)
     app.state.tile_cache = TileCache(settings.tile_cache_items)
+    app.state.product_paths = {}
     tiler = TilerFactory(
         router=APIRouter(route_class=cached_route(app.state.tile_cache)),
         path_dependency=product_path,

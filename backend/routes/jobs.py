@@ -41,9 +41,11 @@ def launch_job(
 
 @router.get("")
 def list_jobs(
-    session: SessionDep, _: CurrentUser, state: str | None = None,
+    session: SessionDep,
+    _: CurrentUser,
+    state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[JobOut]:  # fmt: skip
+) -> list[JobOut]:
     """Newest jobs first, optionally in one state."""
     return service.list_jobs(session=session, state=state, limit=limit)
 
