@@ -1,4 +1,4 @@
-"""RF (OSO) vs U-BARN on the synthetic OSO benchmark: scratch, frozen, fine-tuned, two label budgets.
+"""RF (OSO) vs U-BARN (scratch, frozen, fine-tuned) on the synthetic OSO benchmark.
 
 The comparison of Dumeur, Valero, Inglada (IEEE JSTARS 17, 2024, Sec. IV) on sitslab's
 synthetic OSO data (look-alike crops, clouds, label noise): one store + snapshot with a
@@ -84,8 +84,15 @@ class Bench:
 
     def ubarn_config(self, epochs: int) -> dict[str, Any]:
         a = self.args
-        return {"model": "tiny", "epochs": epochs, "seed": a.seed, "device": a.device,
-                "patch_size": a.crop, "batch_size": a.batch_size, "patience": a.patience}  # fmt: skip
+        return {
+            "model": "tiny",
+            "epochs": epochs,
+            "seed": a.seed,
+            "device": a.device,
+            "patch_size": a.crop,
+            "batch_size": a.batch_size,
+            "patience": a.patience,
+        }
 
     def record(self, name: str, model: str, regime: str, fraction: float | None,
                results: dict[str, Any]) -> None:  # fmt: skip
@@ -180,9 +187,12 @@ def print_report(bench: Bench, setup: dict[str, Any]) -> None:
             test = mcnemar(a["y_true"], a["y_pred"], b["y_pred"])
             n = a["y_true"].size
         delta = 100 * (best["results"]["mean_f1"] - rf["results"]["mean_f1"])
-        print(f"{fraction:.0%} labels: best U-BARN = {best['regime']} (mF1 {delta:+.1f} pts vs RF); "
-              f"McNemar on {n} test pixels: p = {test['p_value']:.3g} "
-              f"(RF right/U-BARN wrong {test['n01']}, U-BARN right/RF wrong {test['n10']})")  # fmt: skip
+        print(
+            f"{fraction:.0%} labels: best U-BARN = {best['regime']} "
+            f"(mF1 {delta:+.1f} pts vs RF); McNemar on {n} test pixels: "
+            f"p = {test['p_value']:.3g} (RF right/U-BARN wrong {test['n01']}, "
+            f"U-BARN right/RF wrong {test['n10']})"
+        )
 
 
 def main() -> None:

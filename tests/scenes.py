@@ -109,8 +109,6 @@ def scene_dataset(source: Path) -> dict:
 
     Needs the test database (the `database` fixture). Returns ids and the opened scene.
     """
-    import pytest
-
     from backend import db
     from backend.config import get_settings
     from backend.models import Dataset, MapKind
@@ -122,14 +120,9 @@ def scene_dataset(source: Path) -> dict:
         scene_paths,
     )
     from ml.data import synthetic
-    from ml.data.layouts import DatasetScan
     from ml.predict import predict_map
     from ml.scene import open_scene
 
-    if "scene_dir" not in getattr(DatasetScan, "__dataclass_fields__", {}) and not hasattr(
-        DatasetScan, "scene_dir"
-    ):
-        pytest.skip("the dataset scan does not carry the whole scene yet (DatasetScan.scene_dir)")
     synthetic.generate(source, n_patches=4, patch_size=32, n_dates=6, seed=3)
     settings = get_settings()
     with db.get_sessionmaker()() as session:
