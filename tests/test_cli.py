@@ -38,7 +38,9 @@ def test_required_commands_exist() -> None:
 
 
 def test_users_add_refuses_a_short_password(database: str) -> None:
-    ok = runner.invoke(app, ["users", "add", "ann", "--role", "reviewer", "--password", "long-enough"])
+    ok = runner.invoke(
+        app, ["users", "add", "ann", "--role", "reviewer", "--password", "long-enough"]
+    )
     assert ok.exit_code == 0 and "Added ann (reviewer)" in ok.output
     short = runner.invoke(app, ["users", "add", "bob", "--password", "short"])
     assert short.exit_code == 2 and "at least 8" in short.output
@@ -59,7 +61,9 @@ def test_strict_ingest_of_a_bad_dataset_exits_2_with_reasons(
 
 def test_synth_then_ingest(database: str, tmp_path: Path) -> None:
     out = tmp_path / "synth"
-    result = runner.invoke(app, ["synth", str(out), "--patches", "4", "--patch-size", "32", "--dates", "5"])
+    result = runner.invoke(
+        app, ["synth", str(out), "--patches", "4", "--patch-size", "32", "--dates", "5"]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "manifest.json").exists()
     ingested = runner.invoke(app, ["ingest", str(out), "--format", "geotiff"])

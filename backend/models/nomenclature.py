@@ -18,7 +18,9 @@ class Nomenclature(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     builtin: Mapped[bool] = mapped_column(default=False)
     classes: Mapped[list[NomenclatureClass]] = relationship(
-        back_populates="nomenclature", order_by="NomenclatureClass.code", cascade="all, delete-orphan"
+        back_populates="nomenclature",
+        order_by="NomenclatureClass.code",
+        cascade="all, delete-orphan",
     )
 
 

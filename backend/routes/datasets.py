@@ -56,7 +56,9 @@ def list_patches(
         query = query.where(Patch.status == status)
     if split:
         query = query.where(Patch.split == split)
-    query = query.order_by(Patch.suspicion.desc().nulls_last(), Patch.id).limit(limit).offset(offset)
+    query = (
+        query.order_by(Patch.suspicion.desc().nulls_last(), Patch.id).limit(limit).offset(offset)
+    )
     return [patch_summary(p) for p in session.scalars(query)]
 
 

@@ -13,12 +13,16 @@ def dataset_out(*, session: Session, dataset: Dataset) -> DatasetOut:
     """A dataset with its counts, computed in two grouped queries."""
     by_status = dict(
         session.execute(
-            select(Patch.status, func.count()).where(Patch.dataset_id == dataset.id).group_by(Patch.status)
+            select(Patch.status, func.count())
+            .where(Patch.dataset_id == dataset.id)
+            .group_by(Patch.status)
         ).all()
     )
     by_split = dict(
         session.execute(
-            select(Patch.split, func.count()).where(Patch.dataset_id == dataset.id).group_by(Patch.split)
+            select(Patch.split, func.count())
+            .where(Patch.dataset_id == dataset.id)
+            .group_by(Patch.split)
         ).all()
     )
     return DatasetOut(

@@ -78,7 +78,9 @@ def ingest(
     try:
         dataset = _dataset_for(session=session, scan=scan, name=dataset_name)
         report.dataset_id = dataset.id
-        known = set(session.scalars(select(Patch.external_id).where(Patch.dataset_id == dataset.id)))
+        known = set(
+            session.scalars(select(Patch.external_id).where(Patch.dataset_id == dataset.id))
+        )
         todo = [p for p in scan.patches if p.id not in known]
         report.already_present = len(scan.patches) - len(todo)
         for done, scanned in enumerate(todo, start=1):
@@ -96,7 +98,9 @@ def ingest(
     except BaseException:
         session.rollback()
         for item in written:
-            shutil.rmtree(item, ignore_errors=True) if item.is_dir() else item.unlink(missing_ok=True)
+            shutil.rmtree(item, ignore_errors=True) if item.is_dir() else item.unlink(
+                missing_ok=True
+            )
         raise
     return report
 
@@ -122,7 +126,9 @@ def _dataset_for(*, session: Session, scan: layouts.DatasetScan, name: str) -> D
     return dataset
 
 
-def _store_patch(*, session: Session, dataset: Dataset, scanned: layouts.ScannedPatch) -> list[Path]:
+def _store_patch(
+    *, session: Session, dataset: Dataset, scanned: layouts.ScannedPatch
+) -> list[Path]:
     """Write one patch's arrays and first label revision; return the folders written."""
     settings = get_settings()
     data, labels, reference = scanned.load()
@@ -149,7 +155,11 @@ def _store_patch(*, session: Session, dataset: Dataset, scanned: layouts.Scanned
     store.write_patch(settings.path(patch_dir), data)
     store.write_label(settings.path(label_dir / "1.tif"), labels, data.crs, data.transform)
     if reference is not None:
-        store.write_label(settings.path(label_dir / "reference.tif"), reference, data.crs, data.transform)
+        store.write_label(
+            settings.path(label_dir / "reference.tif"), reference, data.crs, data.transform
+        )
         patch.reference_file = str(label_dir / "reference.tif")
-    session.add(LabelRevision(patch_id=patch.id, version=1, source="ingest", file=str(label_dir / "1.tif")))
+    session.add(
+        LabelRevision(patch_id=patch.id, version=1, source="ingest", file=str(label_dir / "1.tif"))
+    )
     return [settings.path(patch_dir), settings.path(label_dir)]

@@ -41,7 +41,9 @@ def seed_builtins(*, session: Session) -> None:
     existing = set(session.scalars(select(Nomenclature.name)))
     for name in BUILTINS:
         if name not in existing:
-            save_nomenclature(session=session, nomenclature=ml_nomenclature.builtin(name), builtin=True)
+            save_nomenclature(
+                session=session, nomenclature=ml_nomenclature.builtin(name), builtin=True
+            )
 
 
 def to_ml(row: Nomenclature) -> ml_nomenclature.Nomenclature:

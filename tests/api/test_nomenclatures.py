@@ -18,7 +18,11 @@ def test_builtin_oso_nomenclature_has_official_colours(admin_client: TestClient)
 
 
 def test_admin_loads_a_csv_nomenclature(admin_client: TestClient) -> None:
-    csv = "code,name_en,name_fr,colour,ignore,group\n0,no data,,#000000,true,\n1,crop,culture,#ffff00,false,agri\n"
+    csv = (
+        "code,name_en,name_fr,colour,ignore,group\n"
+        "0,no data,,#000000,true,\n"
+        "1,crop,culture,#ffff00,false,agri\n"
+    )
     response = admin_client.post(
         "/api/v1/nomenclatures", files={"file": ("crops.csv", csv.encode(), "text/csv")}
     )
@@ -30,10 +34,15 @@ def test_admin_loads_a_csv_nomenclature(admin_client: TestClient) -> None:
 
 def test_bad_nomenclature_file_is_refused_and_nothing_saved(admin_client: TestClient) -> None:
     before = len(admin_client.get("/api/v1/nomenclatures").json())
-    bad = json.dumps({"name": "dup", "classes": [
-        {"code": 1, "name_en": "a", "colour": "#ffffff"},
-        {"code": 1, "name_en": "b", "colour": "#000000"},
-    ]})
+    bad = json.dumps(
+        {
+            "name": "dup",
+            "classes": [
+                {"code": 1, "name_en": "a", "colour": "#ffffff"},
+                {"code": 1, "name_en": "b", "colour": "#000000"},
+            ],
+        }
+    )
     response = admin_client.post(
         "/api/v1/nomenclatures", files={"file": ("dup.json", bad.encode(), "application/json")}
     )
