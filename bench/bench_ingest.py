@@ -47,7 +47,15 @@ def main() -> None:
             again = ingest(session=session, path=source, format="geotiff", name="bench")
             reingested = time.perf_counter() - start
         database = settings.resolved_database_url.split(":", 1)[0]
-        header = ("patches", "dates", "database", "generate s", "ingest s", "patches/s", "re-ingest s")
+        header = (
+            "patches",
+            "dates",
+            "database",
+            "generate s",
+            "ingest s",
+            "patches/s",
+            "re-ingest s",
+        )
         print("| " + " | ".join(header) + " |")
         print("|---|---|---|---|---|---|---|")
         print(
