@@ -108,7 +108,7 @@ def list_jobs(state: str = typer.Option("", help="Only jobs in this state.")) ->
                 job.message,
                 str(job.attempts),
             )
-    console.print(table, width=max(console.width, 110))  # one line per run
+    Console(width=max(console.width, 120)).print(table)  # one line per run, even if narrow
 
 
 @app.command("cancel")
@@ -199,7 +199,7 @@ def experiment(
     console.print(
         f"Training set {training_set.id}: {training_set.n_patches} patches; outputs in {folder}"
     )
-    console.print(table, width=max(console.width, 110))  # one line per run
+    Console(width=max(console.width, 120)).print(table)  # one line per run, even if narrow
 
 
 def register(root: typer.Typer) -> None:
