@@ -13,7 +13,11 @@ each run's map ``Predictor`` on whole test patches (raw int16 in, probabilities 
 forest's gap-filling and features, U-BARN's normalisation included).
 
     .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
-        [--epochs 10 --pretrain-epochs 10 --fractions 0.1,1.0 --threads 2]
+        [--epochs 10 --pretrain-epochs 10 --fractions 0.1,1.0 --threads 1]
+
+One torch thread by default: on a small machine shared with other work, two threads
+contend and a training step runs several times slower than with one (the forest still
+uses every core, as OSO's ``n_jobs=-1``).
 """
 
 from __future__ import annotations
@@ -210,7 +214,7 @@ def main() -> None:
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="U-BARN training device")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's)")
     parser.add_argument("--speed-patches", type=int, default=8, help="test patches timed")
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
     args = parser.parse_args()
