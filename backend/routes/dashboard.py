@@ -10,6 +10,9 @@ from backend.deps import CurrentUser, SessionDep
 from backend.models import Campaign, Dataset, Role
 from backend.services.campaigns import campaign_progress
 from backend.services.datasets import dataset_out
+from backend.services.jobs import list_jobs
+from backend.services.review_queue import queue_view
+from backend.services.runs import list_runs
 from backend.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,4 +33,14 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> HTMLR
         for c in campaigns:
             c["annotators"] = [a for a in c["annotators"] if a["user_id"] == user.id]
         campaigns = [c for c in campaigns if c["annotators"]]
-    return render(request, "dashboard.html", user, datasets=datasets, campaigns=campaigns)
+    queue = queue_view(session=session, user_id=user.id, prefetch=0)
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        datasets=datasets,
+        campaigns=campaigns,
+        to_review=queue.remaining,
+        jobs=list_jobs(session=session, limit=5) if user.has_role(Role.reviewer) else [],
+        runs=list_runs(session=session, limit=5),
+    )
