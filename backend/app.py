@@ -23,6 +23,7 @@ from backend.routes import (
     maps,
     nomenclatures,
     patches,
+    predictions,
     review,
     runs,
 )
@@ -50,6 +51,8 @@ ROUTERS = [
     exports.router,
     jobs.router,
     jobs.pages,
+    predictions.runs_router,
+    predictions.router,
     runs.router,
     runs.pages,
 ]

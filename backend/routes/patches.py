@@ -44,7 +44,7 @@ def _patch(session: SessionDep, patch_id: int) -> Patch:
 PatchDep = Annotated[Patch, Depends(_patch)]
 
 
-def _cached(request: Request, key: str, make: Callable[[], bytes], media_type: str) -> Response:
+def cached_response(request: Request, key: str, make: Callable[[], bytes], media_type: str) -> Response:
     """Answer 304 when the browser has this exact image, else render it with a strong ETag."""
     etag = '"' + hashlib.sha1(f"{RENDER_VERSION}:{key}".encode()).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
@@ -67,7 +67,7 @@ def get_patch_detail(patch: PatchDep, session: SessionDep, _: CurrentUser) -> Pa
 def image(request: Request, patch: PatchDep, date: int, view: View, _: CurrentUser) -> Response:
     """One date in one view (true colour B4-B3-B2, false colour B8-B4-B3, NDVI ramp)."""
     folder = patch_folder(patch)
-    return _cached(
+    return cached_response(
         request,
         f"image:{patch.id}:{date}:{view}",
         lambda: imagery.encode_png(imagery.render_view(folder, date, view)),
@@ -79,7 +79,7 @@ def image(request: Request, patch: PatchDep, date: int, view: View, _: CurrentUs
 def clouds(request: Request, patch: PatchDep, date: int, _: CurrentUser) -> Response:
     """The cloud mask of one date as a transparent overlay (cloud, shadow, nodata)."""
     folder = patch_folder(patch)
-    return _cached(
+    return cached_response(
         request,
         f"clouds:{patch.id}:{date}",
         lambda: imagery.encode_png(imagery.cloud_overlay(folder, date)),
@@ -97,7 +97,7 @@ def strip(
 ) -> Response:
     """Thumbnails of every date side by side in one image (date t at x = t * size)."""
     folder = patch_folder(patch)
-    return _cached(
+    return cached_response(
         request,
         f"strip:{patch.id}:{view}:{size}",
         lambda: imagery.encode_webp(imagery.thumbnail_strip(folder, view, size)),
@@ -121,7 +121,7 @@ def label_png(
     """A label revision in the nomenclature's colours (ignored codes transparent)."""
     revision = revision_of(session=session, patch=patch, revision_id=revision_id)
     colormap = patch_nomenclature(session=session, patch=patch).colormap()
-    return _cached(
+    return cached_response(
         request,
         f"label:{patch.id}:{revision.id}",
         lambda: imagery.encode_png(imagery.label_overlay(read_revision(revision), colormap)),
@@ -138,7 +138,7 @@ def label_raw(
 ) -> Response:
     """A label revision as raw class codes: height x width uint8, row-major (for the editor)."""
     revision = revision_of(session=session, patch=patch, revision_id=revision_id)
-    return _cached(
+    return cached_response(
         request,
         f"raw:{patch.id}:{revision.id}",
         lambda: np.ascontiguousarray(read_revision(revision)).tobytes(),
@@ -155,7 +155,7 @@ def reference_png(
         raise NotFound(f"Patch {patch.id} has no reference labels.")
     path = get_settings().path(patch.reference_file)
     colormap = patch_nomenclature(session=session, patch=patch).colormap()
-    return _cached(
+    return cached_response(
         request,
         f"reference:{patch.id}",
         lambda: imagery.encode_png(imagery.label_overlay(store.read_label(path), colormap)),

@@ -38,6 +38,8 @@ def image_urls(patch_id: int, revision_id: int | None) -> dict[str, str]:
         "pixel": base + "/pixel?row={row}&col={col}",
         "history": base + "/history",
         "corrections": base + "/corrections",
+        "prediction": base + "/predictions/{run}.png",
+        "agreement": base + "/predictions/{run}",
     }
     if revision_id is not None:
         urls["label"] = f"{base}/labels/{revision_id}.png"
