@@ -41,6 +41,7 @@ from ml.metrics import mcnemar
 from ml.models.registry import load_predictor
 
 REGIMES = ("scratch", "frozen", "finetune")
+DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction")
 
 
 def unlabelled_snapshot(snapshot: Path) -> Path:
@@ -75,6 +76,22 @@ def inference_speed(run_dir: Path, snapshot: Path, device: str, max_patches: int
     return pixels / seconds if seconds > 0 else float("nan")
 
 
+def synthetic_snapshot(folder: Path, args: argparse.Namespace) -> Path:
+    """The benchmark's store + snapshot, made once per work folder (same data settings)."""
+    settings = {k: getattr(args, k) for k in DATA_KEYS}
+    recorded = folder / "bench-data.json"
+    if recorded.is_file():
+        if json.loads(recorded.read_text()) != settings:
+            raise ValueError(f"the kept work folder holds other data: {recorded.read_text()}")
+        return folder / "snapshot.json"
+    snapshot = make_training_set(
+        folder, n_patches=args.patches, size=args.size, n_dates=args.dates, seed=args.seed,
+        noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
+    )  # fmt: skip
+    recorded.write_text(json.dumps(settings))
+    return snapshot
+
+
 class Bench:
     """Runs the stages into one work folder and collects one table row per evaluated run."""
 
@@ -86,17 +103,32 @@ class Bench:
     def context(self, name: str) -> LocalContext:
         return LocalContext(self.root / "ckpt" / name, self.root / "runs" / name)
 
-    def ubarn_config(self, epochs: int) -> dict[str, Any]:
+    def ubarn_config(self, epochs: int, fraction: float = 1.0) -> dict[str, Any]:
+        """Tiny U-BARN settings; with ``equal_steps``, epochs and patience grow as 1/fraction.
+
+        An epoch is one crop per labelled patch, so at 10 % labels the same number of
+        epochs would give a tenth of the gradient steps: equal steps keep the compute per
+        run the same and compare what the labels (and the pre-training) bring.
+        """
         a = self.args
+        scale = 1.0 / fraction if a.equal_steps else 1.0
         return {
             "model": "tiny",
-            "epochs": epochs,
+            "epochs": max(1, round(epochs * scale)),
             "seed": a.seed,
             "device": a.device,
             "patch_size": a.crop,
             "batch_size": a.batch_size,
-            "patience": a.patience,
+            "patience": max(1, round(a.patience * scale)),
         }
+
+    def stage(self, name: str, trainer: Any, snapshot: Path, config: dict[str, Any]) -> dict:
+        """Run one trainer, or reuse its finished run in a kept work folder (``--keep``)."""
+        done = self.root / "runs" / name / "results.json"
+        if done.is_file() and (done.parent / "run.json").is_file():
+            print(f"{name}: reusing the finished run in the work folder", flush=True)
+            return json.loads(done.read_text())
+        return trainer(self.context(name), snapshot=snapshot, config=config)
 
     def record(self, name: str, model: str, regime: str, fraction: float | None,
                results: dict[str, Any]) -> None:  # fmt: skip
@@ -121,22 +153,21 @@ class Bench:
 
         a = self.args
         pre_cfg = self.ubarn_config(a.pretrain_epochs)
-        pre = pretrain.run(
-            self.context("pretrain"), snapshot=unlabelled_snapshot(self.snapshot), config=pre_cfg
-        )
+        pre = self.stage("pretrain", pretrain.run, unlabelled_snapshot(self.snapshot), pre_cfg)
         self.record("pretrain", "U-BARN", "pre-training (no labels)", None, pre)
         pretrained = str(self.root / "runs" / "pretrain")
         for fraction in a.fractions:
             tag = f"{round(fraction * 100)}"
             rf_cfg = {"label_fraction": fraction, "seed": a.seed, "oso_maps": False, "plots": False}
-            rf = train_run(self.context(f"rf-{tag}"), snapshot=self.snapshot, config=rf_cfg)
+            rf = self.stage(f"rf-{tag}", train_run, self.snapshot, rf_cfg)
             self.record(f"rf-{tag}", "RF (OSO)", "supervised", fraction, rf)
             for regime in REGIMES:
-                cfg = {**self.ubarn_config(a.epochs), "regime": regime, "label_fraction": fraction}
+                cfg = {**self.ubarn_config(a.epochs, fraction), "regime": regime}
+                cfg["label_fraction"] = fraction
                 if regime != "scratch":
                     cfg["pretrained"] = pretrained
                 name = f"ubarn-{regime}-{tag}"
-                results = finetune.run(self.context(name), snapshot=self.snapshot, config=cfg)
+                results = self.stage(name, finetune.run, self.snapshot, cfg)
                 self.record(name, "U-BARN", regime, fraction, results)
 
 
@@ -210,13 +241,21 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=32, help="U-BARN training crop side")
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--patience", type=int, default=5, help="early stopping, epochs")
+    parser.add_argument(
+        "--equal-steps",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="scale U-BARN epochs and patience by 1/label fraction (same gradient steps)",
+    )
     parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="U-BARN training device")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's)")
     parser.add_argument("--speed-patches", type=int, default=8, help="test patches timed")
-    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="work folder to keep (finished runs are reused)"
+    )
     args = parser.parse_args()
     args.fractions = [float(f) for f in args.fractions.split(",")]
     if args.threads:
@@ -226,10 +265,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         start = time.perf_counter()
-        snapshot = make_training_set(
-            root / "data", n_patches=args.patches, size=args.size, n_dates=args.dates,
-            seed=args.seed, noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
-        )  # fmt: skip
+        snapshot = synthetic_snapshot(root / "data", args)
         training_set = TrainingSet.load(snapshot)
         setup["splits"] = {s: len(training_set.split(s)) for s in ("train", "val", "test")}
         setup["data_seconds"] = round(time.perf_counter() - start, 1)

@@ -44,7 +44,9 @@ def _patch(session: SessionDep, patch_id: int) -> Patch:
 PatchDep = Annotated[Patch, Depends(_patch)]
 
 
-def cached_response(request: Request, key: str, make: Callable[[], bytes], media_type: str) -> Response:
+def cached_response(
+    request: Request, key: str, make: Callable[[], bytes], media_type: str
+) -> Response:
     """Answer 304 when the browser has this exact image, else render it with a strong ETag."""
     etag = '"' + hashlib.sha1(f"{RENDER_VERSION}:{key}".encode()).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}

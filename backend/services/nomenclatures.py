@@ -11,6 +11,7 @@ from backend.schemas.nomenclatures import ClassOut, NomenclatureOut
 from ml import nomenclature as ml_nomenclature
 
 BUILTINS = ("oso-2018", "oso-2016", "pastis")
+CLASS_FIELDS = ("code", "name_en", "name_fr", "colour", "ignore", "group")
 
 
 def save_nomenclature(
@@ -20,20 +21,15 @@ def save_nomenclature(
     if session.scalar(select(Nomenclature).where(Nomenclature.name == nomenclature.name)):
         raise Conflict(f"A nomenclature named {nomenclature.name!r} exists already.")
     row = Nomenclature(name=nomenclature.name, builtin=builtin)
-    row.classes = [
-        NomenclatureClass(
-            code=c.code,
-            name_en=c.name_en,
-            name_fr=c.name_fr,
-            colour=c.colour,
-            ignore=c.ignore,
-            group=c.group,
-        )
-        for c in nomenclature.classes
-    ]
+    row.classes = [NomenclatureClass(**_class_fields(c)) for c in nomenclature.classes]
     session.add(row)
     session.commit()
     return row
+
+
+def _class_fields(cls: ml_nomenclature.NomenclatureClass | NomenclatureClass) -> dict:
+    """The fields a class has in both the database and the ml package."""
+    return {name: getattr(cls, name) for name in CLASS_FIELDS}
 
 
 def seed_builtins(*, session: Session) -> None:
@@ -50,17 +46,7 @@ def to_ml(row: Nomenclature) -> ml_nomenclature.Nomenclature:
     """The ml package's view of a stored nomenclature."""
     return ml_nomenclature.Nomenclature(
         name=row.name,
-        classes=tuple(
-            ml_nomenclature.NomenclatureClass(
-                code=c.code,
-                name_en=c.name_en,
-                name_fr=c.name_fr,
-                colour=c.colour,
-                ignore=c.ignore,
-                group=c.group,
-            )
-            for c in row.classes
-        ),
+        classes=tuple(ml_nomenclature.NomenclatureClass(**_class_fields(c)) for c in row.classes),
     )
 
 

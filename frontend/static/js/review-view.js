@@ -32,6 +32,7 @@ export class PatchView {
     this.overlay = true;
     this.clouds = true;
     this.reference = false;
+    this.run = null; // a run id: its prediction is the overlay (review-overlays.js)
     this.opacity = 0.5;
   }
 
@@ -66,7 +67,8 @@ export class PatchView {
     clouds.src = fill(d.urls.clouds, { date: this.date });
     clouds.hidden = !this.clouds;
     const label = $("img-label");
-    const labelUrl = this.reference && d.has_reference ? d.urls.reference : d.urls.label;
+    let labelUrl = this.reference && d.has_reference ? d.urls.reference : d.urls.label;
+    if (this.run != null) labelUrl = fill(d.urls.prediction, { run: this.run });
     if (labelUrl) label.src = labelUrl;
     label.hidden = !this.overlay || !labelUrl;
     label.style.opacity = this.opacity;

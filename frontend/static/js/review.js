@@ -5,6 +5,7 @@ import { api, ApiError } from "./api.js";
 import { PixelChart } from "./review-chart.js";
 import { CorrectionMode } from "./review-correct.js";
 import { MaskEditor } from "./review-editor.js";
+import { OverlayPicker } from "./review-overlays.js";
 import { Queue } from "./review-queue.js";
 import { PatchView, VIEWS } from "./review-view.js";
 
@@ -27,6 +28,7 @@ const view = new PatchView({
 const chart = new PixelChart($("chart"));
 const editor = new MaskEditor($("editor-canvas"), { onChange: () => correction.ui() });
 const correction = new CorrectionMode(editor, view);
+const overlays = new OverlayPicker(view, { onError: (err) => report(err) });
 
 function say(text, kind = "") {
   const el = $("message");
@@ -47,6 +49,7 @@ function showDetail(detail, entry) {
   $("queue-empty").hidden = true;
   $("review-body").hidden = false;
   view.show(detail);
+  overlays.patchShown(detail);
   root.dataset.currentPatch = String(detail.id);
   $("queue-remaining").textContent = `${queue.remaining} to review`;
   history.replaceState(null, "", `/review?patch=${detail.id}`);
@@ -245,6 +248,7 @@ const REVIEW_KEYS = {
   n: nextPatch,
   p: previousPatch,
   e: () => correction.start(),
+  m: () => overlays.cycle(),
 };
 
 function onKey(event) {

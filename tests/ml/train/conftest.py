@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ TINY_RUN = {"model": "tiny", "epochs": 2, "patch_size": 16, "batch_size": 2, "se
 def tiny_run() -> dict:
     """A run config that takes seconds on a CPU: tiny network, 16×16 crops, two epochs."""
     return dict(TINY_RUN)
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One thread: on a shared 2-core machine, two threads contend and run several times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
