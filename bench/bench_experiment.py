@@ -12,6 +12,12 @@ fraction is compared with the forest by McNemar's test. Inference speed is measu
 each run's map ``Predictor`` on whole test patches (raw int16 in, probabilities out: the
 forest's gap-filling and features, U-BARN's normalisation included).
 
+An epoch is one crop per labelled patch, so by default (``--equal-steps``) U-BARN's epochs
+and patiences (early stopping, learning-rate decay) are scaled by 1/label fraction: every
+U-BARN run then gets the same number of gradient steps. With ``--keep DIR`` the work
+folder is kept and finished runs found in it are reused, so a long benchmark can be
+completed in several sittings.
+
     .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
         [--epochs 10 --pretrain-epochs 10 --fractions 0.1,1.0 --threads 1]
 
@@ -104,7 +110,7 @@ class Bench:
         return LocalContext(self.root / "ckpt" / name, self.root / "runs" / name)
 
     def ubarn_config(self, epochs: int, fraction: float = 1.0) -> dict[str, Any]:
-        """Tiny U-BARN settings; with ``equal_steps``, epochs and patience grow as 1/fraction.
+        """Tiny U-BARN settings; with ``equal_steps``, epochs and patiences grow as 1/fraction.
 
         An epoch is one crop per labelled patch, so at 10 % labels the same number of
         epochs would give a tenth of the gradient steps: equal steps keep the compute per
@@ -120,6 +126,7 @@ class Bench:
             "patch_size": a.crop,
             "batch_size": a.batch_size,
             "patience": max(1, round(a.patience * scale)),
+            "lr_patience": max(1, round(a.lr_patience * scale)),
         }
 
     def stage(self, name: str, trainer: Any, snapshot: Path, config: dict[str, Any]) -> dict:
@@ -241,11 +248,12 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=32, help="U-BARN training crop side")
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--patience", type=int, default=5, help="early stopping, epochs")
+    parser.add_argument("--lr-patience", type=int, default=3, help="ReduceLROnPlateau, epochs")
     parser.add_argument(
         "--equal-steps",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="scale U-BARN epochs and patience by 1/label fraction (same gradient steps)",
+        help="scale U-BARN epochs and patiences by 1/label fraction (same gradient steps)",
     )
     parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
