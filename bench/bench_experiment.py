@@ -12,18 +12,18 @@ fraction is compared with the forest by McNemar's test. Inference speed is measu
 each run's map ``Predictor`` on whole test patches (raw int16 in, probabilities out: the
 forest's gap-filling and features, U-BARN's normalisation included).
 
-An epoch is one crop per labelled patch, so by default (``--equal-steps``) U-BARN's epochs
-and patiences (early stopping, learning-rate decay) are scaled by 1/label fraction: every
-U-BARN run then gets the same number of gradient steps. With ``--keep DIR`` the work
-folder is kept and finished runs found in it are reused, so a long benchmark can be
-completed in several sittings.
+A U-BARN epoch is ``--epoch-crops`` random crops drawn from the labelled patches, whatever
+their number, so every run of the same ``--epochs`` gets the same gradient steps and the
+patiences (early stopping, learning-rate decay) mean the same at 10 % and 100 % labels.
+The forests train first, alone, on every core (OSO's ``n_jobs=-1``); then the U-BARN runs
+train in ``--jobs`` processes of ``--threads`` torch threads each (pre-training and the
+from-scratch runs at once, the frozen and fine-tuned runs as soon as pre-training ends);
+inference speeds are measured last, one run at a time. With ``--keep DIR`` the work folder
+is kept and finished runs found in it are reused, so a long benchmark can be completed in
+several sittings.
 
     .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
-        [--epochs 10 --pretrain-epochs 10 --fractions 0.1,1.0 --threads 1]
-
-One torch thread by default: on a small machine shared with other work, two threads
-contend and a training step runs several times slower than with one (the forest still
-uses every core, as OSO's ``n_jobs=-1``).
+        [--epochs 40 --pretrain-epochs 40 --fractions 0.1,1.0 --jobs 2 --threads 1]
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import tempfile
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,20 @@ def synthetic_snapshot(folder: Path, args: argparse.Namespace) -> Path:
     return snapshot
 
 
+def _train_stage(root: Path, name: str, stage: str, snapshot: Path, config: dict) -> dict:
+    """One U-BARN training stage in a worker process (its own folders under ``root``)."""
+    from ml.train import finetune, pretrain
+
+    trainer = pretrain.run if stage == "pretrain" else finetune.run
+    ctx = LocalContext(root / "ckpt" / name, root / "runs" / name)
+    return trainer(ctx, snapshot=snapshot, config=config)
+
+
+def _worker_threads(threads: int) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+
+
 class Bench:
     """Runs the stages into one work folder and collects one table row per evaluated run."""
 
@@ -105,41 +121,97 @@ class Bench:
         self.root, self.snapshot, self.args = root, snapshot, args
         self.devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         self.rows: list[dict[str, Any]] = []
+        self.results: dict[str, dict[str, Any]] = {}
 
-    def context(self, name: str) -> LocalContext:
-        return LocalContext(self.root / "ckpt" / name, self.root / "runs" / name)
-
-    def ubarn_config(self, epochs: int, fraction: float = 1.0) -> dict[str, Any]:
-        """Tiny U-BARN settings; with ``equal_steps``, epochs and patiences grow as 1/fraction.
-
-        An epoch is one crop per labelled patch, so at 10 % labels the same number of
-        epochs would give a tenth of the gradient steps: equal steps keep the compute per
-        run the same and compare what the labels (and the pre-training) bring.
-        """
+    def ubarn_config(self, epochs: int) -> dict[str, Any]:
+        """Tiny U-BARN settings shared by every U-BARN stage."""
         a = self.args
-        scale = 1.0 / fraction if a.equal_steps else 1.0
         return {
             "model": "tiny",
-            "epochs": max(1, round(epochs * scale)),
+            "epochs": epochs,
+            "epoch_crops": a.epoch_crops,
             "seed": a.seed,
             "device": a.device,
             "patch_size": a.crop,
+            "val_size": a.val_crop,
             "batch_size": a.batch_size,
-            "patience": max(1, round(a.patience * scale)),
-            "lr_patience": max(1, round(a.lr_patience * scale)),
+            "patience": a.patience,
+            "lr_patience": a.lr_patience,
         }
 
-    def stage(self, name: str, trainer: Any, snapshot: Path, config: dict[str, Any]) -> dict:
-        """Run one trainer, or reuse its finished run in a kept work folder (``--keep``)."""
+    def finished(self, name: str) -> dict[str, Any] | None:
+        """The results of a finished run in a kept work folder (``--keep``), if any."""
         done = self.root / "runs" / name / "results.json"
         if done.is_file() and (done.parent / "run.json").is_file():
             print(f"{name}: reusing the finished run in the work folder", flush=True)
             return json.loads(done.read_text())
-        return trainer(self.context(name), snapshot=snapshot, config=config)
+        return None
 
-    def record(self, name: str, model: str, regime: str, fraction: float | None,
-               results: dict[str, Any]) -> None:  # fmt: skip
+    def train_forests(self) -> None:
+        """The OSO forests, one after the other in this process, on every core."""
+        from ml.rf import train_run
+
+        for fraction in self.args.fractions:
+            name = f"rf-{round(fraction * 100)}"
+            config = {"label_fraction": fraction, "seed": self.args.seed, "oso_maps": False,
+                      "plots": False}  # fmt: skip
+            ctx = LocalContext(self.root / "ckpt" / name, self.root / "runs" / name)
+            self.results[name] = self.finished(name) or train_run(
+                ctx, snapshot=self.snapshot, config=config
+            )
+            print(f"{name}: done", flush=True)
+
+    def ubarn_stages(self) -> tuple[list[tuple], list[tuple]]:
+        """(name, stage, snapshot, config) of pre-training + scratch, then of FR and FT."""
+        a = self.args
+        first = [("pretrain", "pretrain", unlabelled_snapshot(self.snapshot),
+                  self.ubarn_config(a.pretrain_epochs))]  # fmt: skip
+        after = []
+        for fraction in a.fractions:
+            tag = round(fraction * 100)
+            for regime in REGIMES:
+                config = {**self.ubarn_config(a.epochs), "regime": regime,
+                          "label_fraction": fraction, "class_balance": a.class_balance}  # fmt: skip
+                if regime != "scratch":
+                    config["pretrained"] = str(self.root / "runs" / "pretrain")
+                stage = (f"ubarn-{regime}-{tag}", "finetune", self.snapshot, config)
+                (first if regime == "scratch" else after).append(stage)
+        return first, after
+
+    def train_ubarns(self) -> None:
+        """Every U-BARN stage in a process pool, FR and FT once pre-training has finished."""
+        first, after = self.ubarn_stages()
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            self.args.jobs, mp_context=spawn, initializer=_worker_threads,
+            initargs=(self.args.threads,),
+        ) as pool:  # fmt: skip
+            pending: dict[Future, str] = {}
+
+            def submit(stages: list[tuple]) -> None:
+                for name, stage, snapshot, config in stages:
+                    done = self.finished(name)
+                    if done is not None:
+                        self.results[name] = done
+                        continue
+                    future = pool.submit(_train_stage, self.root, name, stage, snapshot, config)
+                    pending[future] = name
+
+            submit(first)
+            if "pretrain" in self.results:
+                submit(after)
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = pending.pop(future)
+                    self.results[name] = future.result()
+                    print(f"{name}: done", flush=True)
+                    if name == "pretrain":
+                        submit(after)
+
+    def record(self, name: str, model: str, regime: str, fraction: float | None) -> None:
         """Add a row; speeds are measured with the run's predictor (not for pre-training)."""
+        results = self.results[name]
         run_dir = self.root / "runs" / name
         speeds = {}
         if "oa" in results:
@@ -155,27 +227,14 @@ class Bench:
         print(_row_text(row, self.devices), flush=True)
 
     def run(self) -> None:
-        from ml.rf import train_run
-        from ml.train import finetune, pretrain
-
-        a = self.args
-        pre_cfg = self.ubarn_config(a.pretrain_epochs)
-        pre = self.stage("pretrain", pretrain.run, unlabelled_snapshot(self.snapshot), pre_cfg)
-        self.record("pretrain", "U-BARN", "pre-training (no labels)", None, pre)
-        pretrained = str(self.root / "runs" / "pretrain")
-        for fraction in a.fractions:
-            tag = f"{round(fraction * 100)}"
-            rf_cfg = {"label_fraction": fraction, "seed": a.seed, "oso_maps": False, "plots": False}
-            rf = self.stage(f"rf-{tag}", train_run, self.snapshot, rf_cfg)
-            self.record(f"rf-{tag}", "RF (OSO)", "supervised", fraction, rf)
+        self.train_forests()
+        self.train_ubarns()
+        self.record("pretrain", "U-BARN", "pre-training (no labels)", None)
+        for fraction in self.args.fractions:
+            tag = round(fraction * 100)
+            self.record(f"rf-{tag}", "RF (OSO)", "supervised", fraction)
             for regime in REGIMES:
-                cfg = {**self.ubarn_config(a.epochs, fraction), "regime": regime}
-                cfg["label_fraction"] = fraction
-                if regime != "scratch":
-                    cfg["pretrained"] = pretrained
-                name = f"ubarn-{regime}-{tag}"
-                results = self.stage(name, finetune.run, self.snapshot, cfg)
-                self.record(name, "U-BARN", regime, fraction, results)
+                self.record(f"ubarn-{regime}-{tag}", "U-BARN", regime, fraction)
 
 
 def _fmt(value: Any, scale: float = 1.0, digits: int = 1) -> str:
@@ -242,24 +301,26 @@ def main() -> None:
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--size", type=int, default=64, help="patch side, pixels")
     parser.add_argument("--dates", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=10, help="supervised U-BARN epochs")
-    parser.add_argument("--pretrain-epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=40, help="supervised U-BARN epochs")
+    parser.add_argument("--pretrain-epochs", type=int, default=40)
+    parser.add_argument("--epoch-crops", type=int, default=120, help="U-BARN crops per epoch")
     parser.add_argument("--fractions", default="0.1,1.0", help="label fractions")
-    parser.add_argument("--crop", type=int, default=32, help="U-BARN training crop side")
-    parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--patience", type=int, default=5, help="early stopping, epochs")
-    parser.add_argument("--lr-patience", type=int, default=3, help="ReduceLROnPlateau, epochs")
+    parser.add_argument("--crop", type=int, default=16, help="U-BARN training crop side")
+    parser.add_argument("--val-crop", type=int, default=32, help="U-BARN validation crop side")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--patience", type=int, default=10, help="early stopping, epochs")
+    parser.add_argument("--lr-patience", type=int, default=4, help="ReduceLROnPlateau, epochs")
     parser.add_argument(
-        "--equal-steps",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="scale U-BARN epochs and patiences by 1/label fraction (same gradient steps)",
+        "--class-balance", type=float, default=0.5, help="U-BARN loss weights (freq)^-balance"
     )
     parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="U-BARN training device")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's)")
+    parser.add_argument("--jobs", type=int, default=2, help="U-BARN runs trained at once")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads per U-BARN run (0: torch's)"
+    )
     parser.add_argument("--speed-patches", type=int, default=8, help="test patches timed")
     parser.add_argument(
         "--keep", type=Path, default=None, help="work folder to keep (finished runs are reused)"

@@ -26,6 +26,7 @@ LearningRate = Annotated[float, Field(gt=0, le=1)]
 BatchSize = Annotated[int, Field(ge=1, le=256)]
 PatchSize = Annotated[int, Field(ge=16, le=256), AfterValidator(_multiple_of_8)]
 LabelFraction = Annotated[float, Field(gt=0, le=1)]
+ClassBalance = Annotated[float, Field(ge=0, le=1)]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Device = Literal["auto", "cpu", "cuda"]
 ModelSize = Literal["tiny", "paper"]
@@ -55,8 +56,9 @@ class TrainingParams(Source):
     model: ModelSize = "tiny"
     epochs: Epochs = 10
     lr: LearningRate = 1e-3
-    batch_size: BatchSize = 2
-    patch_size: PatchSize = 32
+    batch_size: BatchSize | None = None
+    """None: the model preset's (tiny: 8 crops of 16 px; paper: 2 of 64 px)."""
+    patch_size: PatchSize | None = None
     seed: Seed = 0
     device: Device = "auto"
 
@@ -70,6 +72,8 @@ class FinetuneParams(TrainingParams):
 
     regime: Literal["scratch", "frozen", "finetune"] = "scratch"
     label_fraction: LabelFraction = 1.0
+    class_balance: ClassBalance = 0.5
+    """Loss weights (class frequency)^−class_balance: 0 plain, 1 as balanced as the RF."""
     pretrained_run_id: int | None = None
 
     @model_validator(mode="after")
@@ -104,8 +108,8 @@ class CompareParams(Source):
     epochs: Epochs = 10
     pretrain_epochs: Epochs = 10
     lr: LearningRate = 1e-3
-    batch_size: BatchSize = 2
-    patch_size: PatchSize = 32
+    batch_size: BatchSize | None = None
+    patch_size: PatchSize | None = None
     seed: Seed = 0
     device: Device = "auto"
 

@@ -104,15 +104,30 @@ def get_job(*, session: Session, job_id: int) -> Job:
     return job
 
 
-def job_out(*, session: Session, job: Job) -> JobOut:
-    """A job with its elapsed time, ETA (linear in progress) and the runs it produced."""
+def run_ids_by_job(session: Session, job_ids: list[int]) -> dict[int, list[int]]:
+    """The runs each job produced, in one query for any number of jobs."""
+    runs: dict[int, list[int]] = {job_id: [] for job_id in job_ids}
+    rows = session.execute(
+        select(Run.job_id, Run.id).where(Run.job_id.in_(job_ids)).order_by(Run.id)
+    )
+    for job_id, run_id in rows:
+        runs[job_id].append(run_id)
+    return runs
+
+
+def job_out(*, session: Session, job: Job, run_ids: list[int] | None = None) -> JobOut:
+    """A job with its elapsed time, ETA (linear in progress) and the runs it produced.
+
+    ``run_ids`` when the caller fetched them for many jobs at once (``run_ids_by_job``).
+    """
     started, finished = as_utc(job.started_at), as_utc(job.finished_at)
     elapsed = eta = None
     if started is not None:
         elapsed = ((finished or utcnow()) - started).total_seconds()
         if job.state == JobState.running.value and 0.01 < job.progress < 1:
             eta = elapsed * (1 - job.progress) / job.progress
-    runs = list(session.scalars(select(Run.id).where(Run.job_id == job.id).order_by(Run.id)))
+    if run_ids is None:
+        run_ids = run_ids_by_job(session, [job.id])[job.id]
     return JobOut(
         id=job.id,
         kind=job.kind,
@@ -130,7 +145,7 @@ def job_out(*, session: Session, job: Job) -> JobOut:
         finished_at=finished,
         elapsed_s=elapsed,
         eta_s=eta,
-        run_ids=runs,
+        run_ids=run_ids,
     )
 
 
@@ -139,7 +154,9 @@ def list_jobs(*, session: Session, state: str | None = None, limit: int = 100) -
     query = select(Job).order_by(Job.id.desc()).limit(limit)
     if state:
         query = query.where(Job.state == state)
-    return [job_out(session=session, job=j) for j in session.scalars(query)]
+    jobs = list(session.scalars(query))
+    runs = run_ids_by_job(session, [j.id for j in jobs])
+    return [job_out(session=session, job=j, run_ids=runs[j.id]) for j in jobs]
 
 
 def job_events(

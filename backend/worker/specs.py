@@ -30,7 +30,8 @@ def job_dir(settings: Settings, job_id: int) -> Path:
 def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str, Any]:
     """The JSON spec ml.worker.child.run_job expects for this claimed job."""
     params = lease.params
-    config = {k: v for k, v in params.items() if k not in NOT_CONFIG}
+    # an unset setting (None) is left to the ml code's own default, e.g. the model preset's
+    config = {k: v for k, v in params.items() if k not in NOT_CONFIG and v is not None}
     snapshot = None
     if params.get("training_set_id") is not None:
         training_set = session.get(TrainingSet, int(params["training_set_id"]))

@@ -102,6 +102,10 @@ class SitsDataset(Dataset):
         augmentation: training variation; ``Augmentation.none()`` for evaluation.
         seed: base of the per-sample random generators.
         reference_date: origin of the date axis (None: 1 January of each series' year).
+        epoch_size: samples per epoch, cycling through the patches (each sample its own
+            crop); None: one per patch. Fixes the compute of an epoch whatever the number
+            of labelled patches, so early stopping and learning-rate patience mean the same
+            thing at 10 % and 100 % labels.
     """
 
     def __init__(
@@ -115,9 +119,12 @@ class SitsDataset(Dataset):
         augmentation: Augmentation | None = None,
         seed: int = 0,
         reference_date: date | None = None,
+        epoch_size: int | None = None,
     ) -> None:
         if max_dates < 1:
             raise ValueError(f"max_dates must be positive, got {max_dates}")
+        if epoch_size is not None and epoch_size < 1:
+            raise ValueError(f"epoch_size must be positive, got {epoch_size}")
         self.patches = list(patches)
         self.stats = stats
         self.max_dates = max_dates
@@ -126,6 +133,7 @@ class SitsDataset(Dataset):
         self.augmentation = augmentation or Augmentation.none()
         self.seed = seed
         self.reference_date = reference_date
+        self.epoch_size = epoch_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -133,7 +141,7 @@ class SitsDataset(Dataset):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return len(self.patches)
+        return (self.epoch_size or len(self.patches)) if self.patches else 0
 
     def _window(self, h: int, w: int, rng: np.random.Generator) -> tuple[slice, slice]:
         size = self.patch_size
@@ -162,7 +170,7 @@ class SitsDataset(Dataset):
         return np.unique(np.linspace(0, n - 1, self.max_dates).round().astype(np.int64))
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        patch = self.patches[index]
+        patch = self.patches[index % len(self.patches)]
         data = read_patch(patch.dir)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng)

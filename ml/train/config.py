@@ -1,10 +1,12 @@
 """Training configurations for U-BARN runs, and their validation.
 
-Two presets: "tiny" (a small network on 32×32 crops that trains in seconds on a CPU, for
-tests and smoke runs) and "paper" (Dumeur et al., IEEE JSTARS 17, 2024: the published
-network, 64×64 crops, batch 2, Adam 1e-3, ReduceLROnPlateau, early stopping with patience
-20, up to 100+ epochs). A job's config dict picks a preset with "model" and overrides any
-other key; unknown keys and bad values are refused before anything is written.
+Two presets: "tiny" (a small network on batches of 8 crops of 16×16 that trains in
+seconds on a CPU, for tests and smoke runs; for the same pixels per step, many small
+crops learn faster than few large ones, see bench/README.md) and "paper" (Dumeur et al.,
+IEEE JSTARS 17, 2024: the published network, 64×64 crops, batch 2, Adam 1e-3,
+ReduceLROnPlateau, early stopping with patience 20, up to 100+ epochs). A job's config
+dict picks a preset with "model" and overrides any other key; unknown keys and bad values
+are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class TrainConfig:
     lr_factor: float = 0.5
     flips: bool = True
     min_date_fraction: float = 0.7
+    epoch_crops: int | None = None
+    """Training crops per epoch, cycling through the patches; None: one per patch."""
+    val_size: int | None = None
+    """Side of the centred validation crops; None: ``patch_size``. Small training crops
+    (many per batch learn faster on a CPU) would otherwise give a noisy validation score."""
     max_dates: int | None = None
     """Pad series to this many dates; None: the longest series of the snapshot."""
     reference_date: str | None = None
@@ -51,6 +58,8 @@ class TrainConfig:
     pretrained: str | None = None
     """Fine-tuning only: out_dir of a pre-training run (needed by FR and FT)."""
     label_fraction: float = 1.0
+    class_balance: float = 0.5
+    """Fine-tuning only: class weights (frequency)^−class_balance in the loss; 0: none."""
 
     @property
     def network(self) -> UBarnConfig:
@@ -68,7 +77,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    "tiny": TrainConfig(model="tiny", epochs=10, patch_size=32, batch_size=2, patience=5),
+    "tiny": TrainConfig(model="tiny", epochs=10, patch_size=16, batch_size=8, patience=5),
     "paper": TrainConfig(
         model="paper", epochs=120, patch_size=64, batch_size=2, patience=20, lr_patience=10
     ),
@@ -130,8 +139,14 @@ def resolve_config(config: dict[str, Any], stage: str) -> TrainConfig:
     )
     _check(0.0 < cfg.min_date_fraction <= 1.0, "min_date_fraction must be in (0, 1]")
     _check(cfg.max_dates is None or cfg.max_dates >= 1, "max_dates must be positive")
+    _check(cfg.epoch_crops is None or cfg.epoch_crops >= 1, "epoch_crops must be positive")
+    _check(
+        cfg.val_size is None or (cfg.val_size >= multiple and cfg.val_size % multiple == 0),
+        f"val_size must be a positive multiple of {multiple}, got {cfg.val_size}",
+    )
     _check(0.0 < cfg.mask_rate <= 1.0, "mask_rate must be in (0, 1]")
     _check(0.0 < cfg.label_fraction <= 1.0, "label_fraction must be in (0, 1]")
+    _check(0.0 <= cfg.class_balance <= 1.0, "class_balance must be in [0, 1]")
     _check(cfg.regime in REGIMES, f"regime must be one of {REGIMES}, got {cfg.regime!r}")
     if cfg.reference_date is not None:
         try:

@@ -63,7 +63,7 @@ def survey(training_set: TrainingSet, config: TrainConfig) -> int:
     written, so a crop larger than a patch is refused up front rather than mid-epoch.
 
     Raises:
-        ValueError: ``patch_size`` is larger than a train or val patch.
+        ValueError: ``patch_size`` or ``val_size`` is larger than a train or val patch.
     """
     longest, smallest = 0, None
     for patch in training_set.patches:
@@ -72,10 +72,10 @@ def survey(training_set: TrainingSet, config: TrainConfig) -> int:
         if patch.split != "test":
             side = min(data.height, data.width)
             smallest = side if smallest is None else min(smallest, side)
-    if smallest is not None and config.patch_size > smallest:
-        raise ValueError(
-            f"patch_size {config.patch_size} is larger than the smallest patch ({smallest})"
-        )
+    for name in ("patch_size", "val_size"):
+        side = getattr(config, name)
+        if smallest is not None and side is not None and side > smallest:
+            raise ValueError(f"{name} {side} is larger than the smallest patch ({smallest})")
     return config.max_dates or longest
 
 
@@ -105,9 +105,14 @@ def make_datasets(
         random_crop=True, flips=config.flips, min_date_fraction=config.min_date_fraction
     )
     train = SitsDataset(
-        train_patches, patch_size=config.patch_size, augmentation=augmentation, **common
+        train_patches,
+        patch_size=config.patch_size,
+        augmentation=augmentation,
+        epoch_size=config.epoch_crops,
+        **common,
     )
-    val = SitsDataset(training_set.split("val"), patch_size=config.patch_size, **common)
+    val_size = config.val_size or config.patch_size
+    val = SitsDataset(training_set.split("val"), patch_size=val_size, **common)
     test_size = None if whole_test else config.patch_size
     test = SitsDataset(training_set.split("test"), patch_size=test_size, **common)
     return train, val, test

@@ -9,7 +9,7 @@ predict the very same pixels, which McNemar's test needs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -17,20 +17,65 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ml.data.dataset import IGNORE_INDEX, SitsDataset
+from ml.data.dataset import IGNORE_INDEX, ClassMapping, SitsDataset
+from ml.data.snapshot import SnapshotPatch
 from ml.data.store import read_label
 from ml.metrics import report_from_confusion
 from ml.models.ubarn_heads import SegmentationModel
 
 
-def segmentation_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+def segmentation_loss(
+    logits: torch.Tensor, label: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Cross-entropy over the labelled pixels ((B, K, H, W) logits, (B, H, W) indices).
 
-    Mean over the pixels with a class (ignored ones are −1); zero when a crop has none,
-    where PyTorch's mean reduction would give NaN.
+    Weighted mean over the pixels with a class (ignored ones are −1), each pixel weighing
+    ``weight[its class]`` (1 without weights); zero when a crop has none, where PyTorch's
+    mean reduction would give NaN.
     """
-    total = F.cross_entropy(logits.float(), label, ignore_index=IGNORE_INDEX, reduction="sum")
-    return total / (label != IGNORE_INDEX).sum().clamp(min=1)
+    total = F.cross_entropy(
+        logits.float(), label, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    labelled = label[label != IGNORE_INDEX]
+    mass = weight[labelled].sum() if weight is not None else labelled.new_tensor(labelled.numel())
+    return total / mass.clamp(min=1e-6)
+
+
+def label_counts(patches: Sequence[SnapshotPatch], classes: ClassMapping) -> np.ndarray:
+    """Labelled pixels per class index (K,) over whole patches; ignored codes left out."""
+    lookup = classes.lookup()
+    counts = np.zeros(len(classes.codes), dtype=np.int64)
+    for patch in patches:
+        index = lookup[np.asarray(read_label(patch.label)).reshape(-1)]
+        counts += np.bincount(index[index != IGNORE_INDEX], minlength=len(counts))
+    return counts
+
+
+def class_weights(
+    counts: np.ndarray, balance: float, max_ratio: float = 50.0
+) -> torch.Tensor | None:
+    """Per-class loss weights (count/total)^−balance, scaled to a pixel-weighted mean of 1.
+
+    ``balance`` 0 is plain cross-entropy (None); 1 weighs every class equally, as the
+    forest's class-balanced sampling does; in between tempers it (0.5: inverse square
+    root). Mean F1 scores rare classes as much as common ones: without weights a
+    network that sees a class in 45 pixels out of 100,000 never predicts it. Weights
+    are capped at ``max_ratio`` times the smallest, so a class seen in a handful of
+    (perhaps mislabelled) pixels cannot dominate. A class absent from the labels is never
+    a target, so its weight is never used; it gets the cap rather than infinity.
+    """
+    if balance == 0:
+        return None
+    counts = np.asarray(counts, dtype=np.float64)
+    present = counts > 0
+    if not present.any():
+        return None
+    weights = np.zeros_like(counts)
+    weights[present] = (counts[present] / counts.sum()) ** -balance
+    weights = np.minimum(weights, weights[present].min() * max_ratio)
+    weights[~present] = weights[present].max()
+    weights /= (weights * counts).sum() / counts.sum()
+    return torch.as_tensor(weights, dtype=torch.float32)
 
 
 class ConfusionCounter:

@@ -25,7 +25,13 @@ from ml.train.artifacts import load_weights, read_run, stopped_result, write_jso
 from ml.train.base import Batch, Trainer
 from ml.train.config import TrainConfig, resolve_config
 from ml.train.data import band_stats, load_training_set, make_datasets, survey
-from ml.train.evaluate import ConfusionCounter, predict_test, segmentation_loss
+from ml.train.evaluate import (
+    ConfusionCounter,
+    class_weights,
+    label_counts,
+    predict_test,
+    segmentation_loss,
+)
 
 
 class FinetuneTrainer(Trainer):
@@ -33,6 +39,8 @@ class FinetuneTrainer(Trainer):
 
     Args:
         encoder_weights: a pre-trained encoder's state dict (FR and FT regimes), or None.
+        class_weight: per-class loss weights (``class_weights``), or None for plain
+            cross-entropy.
     """
 
     stage = "finetune"
@@ -48,10 +56,12 @@ class FinetuneTrainer(Trainer):
         *,
         classes: ClassMapping,
         encoder_weights: dict[str, torch.Tensor] | None,
+        class_weight: torch.Tensor | None = None,
     ) -> None:
         self.classes = classes
         self.encoder_weights = encoder_weights
         super().__init__(ctx, config, train_set, val_set)
+        self.class_weight = None if class_weight is None else class_weight.to(self.device)
 
     def configure_model(self) -> SegmentationModel:
         """The segmentation network, its encoder loaded (and frozen) as the regime says."""
@@ -65,7 +75,7 @@ class FinetuneTrainer(Trainer):
     def training_step(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of one batch of crops."""
         logits = self.model(batch["x"], batch["days"], batch["pad"])
-        return segmentation_loss(logits, batch["label"])
+        return segmentation_loss(logits, batch["label"], self.class_weight)
 
     def validation_scores(self, loader: DataLoader) -> dict[str, float]:
         """{"val_loss": ..., "val_mF1": ...} over the centred validation crops."""
@@ -74,7 +84,7 @@ class FinetuneTrainer(Trainer):
         for batch in loader:
             batch = self.to_device(batch)
             logits = self.model(batch["x"], batch["days"], batch["pad"])
-            losses.append(float(segmentation_loss(logits, batch["label"])))
+            losses.append(float(segmentation_loss(logits, batch["label"], self.class_weight)))
             confusion.add(batch["label"], logits.argmax(1))
         return {
             "val_loss": sum(losses) / len(losses),
@@ -127,9 +137,11 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     train, val, test = make_datasets(
         training_set, labelled, cfg, stats, classes, max_dates=max_dates, whole_test=True
     )
+    counts = label_counts(labelled, classes)
     trainer = FinetuneTrainer(
-        ctx, cfg, train, val, classes=classes, encoder_weights=encoder_weights
-    )
+        ctx, cfg, train, val, classes=classes, encoder_weights=encoder_weights,
+        class_weight=class_weights(counts, cfg.class_balance),
+    )  # fmt: skip
     fit = trainer.fit()
     if fit.stopped:
         return stopped_result(fit)

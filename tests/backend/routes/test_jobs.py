@@ -76,6 +76,8 @@ BAD = [
     ("finetune", {"patch_size": 20}, 422, "patch_size"),
     ("finetune", {"patch_size": 264}, 422, "patch_size"),
     ("finetune", {"label_fraction": 0}, 422, "label_fraction"),
+    ("finetune", {"class_balance": -0.5}, 422, "class_balance"),
+    ("finetune", {"class_balance": 1.5}, 422, "class_balance"),
     ("train_rf", {"label_fraction": 1.01}, 422, "label_fraction"),
     ("finetune", {"device": "tpu"}, 422, "device"),
     ("finetune", {"seed": -1}, 422, "seed"),

@@ -147,3 +147,28 @@ def test_queued_jobs_survive_a_restart(any_database: str) -> None:
         queued = session.scalars(select(Job.id).where(Job.state == "queued").order_by(Job.id)).all()
         assert queued == ids
         assert session.scalar(select(func.count()).select_from(JobEvent)) == 0
+
+
+def test_job_list_gives_each_job_its_own_runs_in_one_query(any_database: str) -> None:
+    from sqlalchemy import event
+
+    from backend.models import Run
+    from backend.services.jobs import list_jobs
+
+    first, second, third = _enqueue(3)
+    with db.get_sessionmaker()() as session:
+        for job_id, name in ((first, "a"), (third, "b"), (third, "c")):
+            session.add(Run(kind="rf", name=name, params={}, out_dir=f"runs/{name}", job_id=job_id))
+        session.commit()
+        statements: list[str] = []
+        engine = session.get_bind()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            jobs = {j.id: j.run_ids for j in list_jobs(session=session)}
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    runs = {first: 1, second: 0, third: 2}
+    assert {k: len(v) for k, v in jobs.items()} == runs
+    assert jobs[third] == sorted(jobs[third])
+    assert len(statements) == 2  # the jobs, then the runs of all of them

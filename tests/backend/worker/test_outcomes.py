@@ -61,7 +61,9 @@ def test_spec_resolves_ids_to_paths_and_drops_them_from_the_config(session: Sess
     run = Run(kind="pretrain", name="p", params={}, metrics={}, out_dir="jobs/9/out")
     session.add(run)
     session.commit()
-    lease = _lease(session, "finetune", {"pretrained_run_id": run.id, "epochs": 2, "name": "x"})
+    params = {"pretrained_run_id": run.id, "epochs": 2, "name": "x", "patch_size": None}
+    lease = _lease(session, "finetune", params)
     spec = job_spec(session=session, settings=get_settings(), lease=lease)
+    # unset settings (None) are left out, so the ml code applies its model preset's
     assert spec["config"] == {"epochs": 2, "pretrained": str(get_settings().path("jobs/9/out"))}
     assert spec["snapshot"] is None and spec["job_dir"].endswith(f"jobs/{lease.job_id}")

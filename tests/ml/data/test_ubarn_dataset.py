@@ -142,3 +142,18 @@ def test_label_subset_is_seeded_ordered_and_sized(patches: list[SnapshotPatch]) 
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match="label_fraction"):
             label_subset(many, bad, seed=0)
+
+
+def test_epoch_size_cycles_through_patches_with_a_crop_each(patches) -> None:
+    crops = Augmentation(random_crop=True, flips=False, min_date_fraction=1.0)
+    data = SitsDataset(
+        patches, IDENTITY, max_dates=5, patch_size=8, augmentation=crops, epoch_size=6
+    )
+    assert len(data) == 6
+    n_dates = [int((~data[i]["pad"]).sum()) for i in range(6)]
+    assert n_dates == [5, 3] * 3  # p0 has 5 dates, p1 has 3: indices alternate
+    origins = {_raw(data[i]["x"])[0, 1, 0, 0] for i in (0, 2, 4)}
+    assert len(origins) > 1  # the same patch, cropped anew at each of its turns
+    assert len(SitsDataset([], IDENTITY, max_dates=5, patch_size=8, epoch_size=6)) == 0
+    with pytest.raises(ValueError, match="epoch_size"):
+        SitsDataset(patches, IDENTITY, max_dates=5, patch_size=8, epoch_size=0)

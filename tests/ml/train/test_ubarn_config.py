@@ -36,6 +36,10 @@ def test_keys_override_the_preset() -> None:
         ({"device": "tpu"}, "device must be one of"),
         ({"label_fraction": 0}, "label_fraction"),
         ({"mask_rate": 1.5}, "mask_rate"),
+        ({"class_balance": -0.1}, "class_balance must be in"),
+        ({"class_balance": 2}, "class_balance must be in"),
+        ({"epoch_crops": 0}, "epoch_crops must be positive"),
+        ({"val_size": 18}, "val_size must be a positive multiple of 4"),
         ({"reference_date": "2024-02-30"}, "reference_date"),
         ({"regime": "frozen"}, "needs a pretrained run"),
         ({"regime": "scratch", "pretrained": "somewhere"}, "drop 'pretrained'"),
@@ -74,3 +78,13 @@ def test_finetuning_refuses_a_pretraining_of_another_size(
     config = {"model": "paper", "regime": "finetune", "pretrained": str(pretrained_run)}
     with pytest.raises(ValueError, match="'tiny' model"):
         finetune.run(ctx, snapshot=snapshot, config=config)
+
+
+@pytest.mark.parametrize("key", ["patch_size", "val_size"])
+def test_crops_larger_than_the_patches_are_refused_up_front(
+    key: str, snapshot: Path, make_context
+) -> None:
+    ctx = make_context("big")
+    with pytest.raises(ValueError, match=f"{key} 32 is larger than the smallest patch"):
+        finetune.run(ctx, snapshot=snapshot, config={"patch_size": 16, key: 32})
+    assert not any(ctx.out_dir.iterdir())
