@@ -5,8 +5,9 @@ synthetic OSO data (look-alike crops, clouds, label noise): one store + snapshot
 spatially disjoint split (the generator's blocks), then, at each label fraction (whole
 training patches kept), OSO's Random Forest, U-BARN from scratch, and U-BARN pre-trained
 then frozen (FR) or fine-tuned (FT). Pre-training is self-supervised and label-free, so it
-runs once, on the images of every train and test patch (the val patches select its
-epoch), as the paper pre-trains on an unlabelled corpus larger than the labelled one.
+runs once, on the images of every train and test patch, plus ``--unlabelled-patches``
+patches of a second scene (the val patches select its epoch), as the paper pre-trains on
+an unlabelled corpus larger than the labelled one.
 Every run is scored on the same test pixels (canonical order) and the best U-BARN of each
 fraction is compared with the forest by McNemar's test. Inference speed is measured with
 each run's map ``Predictor`` on whole test patches (raw int16 in, probabilities out: the
@@ -24,6 +25,10 @@ several sittings.
 
     .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
         [--epochs 40 --pretrain-epochs 40 --fractions 0.1,1.0 --jobs 2 --threads 1]
+
+The paper's protocol on a GPU: ``--model paper --crop 64 --val-crop 64 --batch-size 2
+--epochs 120 --pretrain-epochs 120 --epoch-crops 400 --patience 20 --lr-patience 10
+--jobs 1 --threads 0``.
 """
 
 from __future__ import annotations
@@ -49,22 +54,40 @@ from ml.metrics import mcnemar
 from ml.models.registry import load_predictor
 
 REGIMES = ("scratch", "frozen", "finetune")
-DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction")
+DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
+             "unlabelled_patches")  # fmt: skip
 
 
-def unlabelled_snapshot(snapshot: Path) -> Path:
-    """A copy of the snapshot for pre-training: test patches moved into "train".
+def unlabelled_snapshot(snapshot: Path, extra: Path | None = None) -> Path:
+    """A copy of the snapshot for pre-training: test patches (and ``extra``'s) in "train".
 
     Labels are never read by pre-training, so this only widens the unlabelled corpus; val
-    stays val (epoch selection on the reconstruction loss).
+    stays val (epoch selection on the reconstruction loss). ``extra`` is the snapshot of
+    another scene (other seed: other parcels, other acquisition calendar), the larger
+    unlabelled corpus the paper pre-trains on.
     """
     training_set = TrainingSet.load(snapshot)
     patches = [
         replace(p, split="train" if p.split == "test" else p.split) for p in training_set.patches
     ]
+    if extra is not None:
+        patches += [replace(p, split="train") for p in TrainingSet.load(extra).patches]
     path = snapshot.with_name("snapshot-unlabelled.json")
     replace(training_set, id=f"{training_set.id}-unlabelled", patches=patches).save(path)
     return path
+
+
+def unlabelled_scene(folder: Path, args: argparse.Namespace) -> Path | None:
+    """Snapshot of ``--unlabelled-patches`` patches of another scene (seed + 1), made once."""
+    if not args.unlabelled_patches:
+        return None
+    snapshot = folder / "snapshot.json"
+    if not snapshot.is_file():
+        make_training_set(
+            folder, n_patches=args.unlabelled_patches, size=args.size, n_dates=args.dates,
+            seed=args.seed + 1, noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
+        )  # fmt: skip
+    return snapshot
 
 
 def inference_speed(run_dir: Path, snapshot: Path, device: str, max_patches: int) -> float:
@@ -124,10 +147,10 @@ class Bench:
         self.results: dict[str, dict[str, Any]] = {}
 
     def ubarn_config(self, epochs: int) -> dict[str, Any]:
-        """Tiny U-BARN settings shared by every U-BARN stage."""
+        """U-BARN settings shared by every U-BARN stage."""
         a = self.args
         return {
-            "model": "tiny",
+            "model": a.model,
             "epochs": epochs,
             "epoch_crops": a.epoch_crops,
             "seed": a.seed,
@@ -164,7 +187,8 @@ class Bench:
     def ubarn_stages(self) -> tuple[list[tuple], list[tuple]]:
         """(name, stage, snapshot, config) of pre-training + scratch, then of FR and FT."""
         a = self.args
-        first = [("pretrain", "pretrain", unlabelled_snapshot(self.snapshot),
+        extra = unlabelled_scene(self.root / "unlabelled", a)
+        first = [("pretrain", "pretrain", unlabelled_snapshot(self.snapshot, extra),
                   self.ubarn_config(a.pretrain_epochs))]  # fmt: skip
         after = []
         for fraction in a.fractions:
@@ -301,6 +325,7 @@ def main() -> None:
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--size", type=int, default=64, help="patch side, pixels")
     parser.add_argument("--dates", type=int, default=30)
+    parser.add_argument("--model", default="tiny", help="U-BARN preset: tiny, or paper on a GPU")
     parser.add_argument("--epochs", type=int, default=40, help="supervised U-BARN epochs")
     parser.add_argument("--pretrain-epochs", type=int, default=40)
     parser.add_argument("--epoch-crops", type=int, default=120, help="U-BARN crops per epoch")
@@ -313,6 +338,10 @@ def main() -> None:
     parser.add_argument(
         "--class-balance", type=float, default=0.5, help="U-BARN loss weights (freq)^-balance"
     )
+    parser.add_argument(
+        "--unlabelled-patches", type=int, default=0,
+        help="patches of a second scene added to the pre-training corpus",
+    )  # fmt: skip
     parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
