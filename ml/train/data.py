@@ -91,7 +91,9 @@ def make_datasets(
 ) -> tuple[SitsDataset, SitsDataset, SitsDataset]:
     """Train (augmented random crops), val (centred crops) and test sets.
 
-    The test set serves whole patches when ``whole_test`` (every labelled pixel is
+    An epoch draws ``epoch_crops`` training crops from ``train_patches`` (by default as
+    many as the train split has patches, so a label subset trains as many steps per
+    epoch as the full set). The test set serves whole patches when ``whole_test`` (every labelled pixel is
     evaluated, in the canonical order shared with the Random Forest), else centred crops.
     """
     common = {
@@ -108,7 +110,7 @@ def make_datasets(
         train_patches,
         patch_size=config.patch_size,
         augmentation=augmentation,
-        epoch_size=config.epoch_crops,
+        epoch_size=config.epoch_crops or len(training_set.split("train")),
         **common,
     )
     val_size = config.val_size or config.patch_size

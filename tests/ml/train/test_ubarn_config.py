@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ml.data.dataset import ClassMapping, label_subset
+from ml.data.normalise import BandStats
+from ml.data.snapshot import TrainingSet
 from ml.train import finetune, pretrain
 from ml.train.config import PRESETS, resolve_config
+from ml.train.data import make_datasets
 
 
 def test_presets_follow_the_paper_and_the_cpu_budget() -> None:
@@ -88,3 +93,22 @@ def test_crops_larger_than_the_patches_are_refused_up_front(
     with pytest.raises(ValueError, match=f"{key} 32 is larger than the smallest patch"):
         finetune.run(ctx, snapshot=snapshot, config={"patch_size": 16, key: 32})
     assert not any(ctx.out_dir.iterdir())
+
+
+def test_an_epoch_is_the_same_compute_at_every_label_fraction(snapshot: Path) -> None:
+    training_set = TrainingSet.load(snapshot)
+    stats = BandStats.from_samples(np.ones((4, len(training_set.bands))), training_set.bands)
+    classes = ClassMapping.from_nomenclature(training_set.nomenclature)
+    everything = training_set.split("train")
+    few = label_subset(everything, 0.1, seed=0)
+    assert len(few) < len(everything)
+    sizes = {}
+    for config in ({}, {"epoch_crops": 7}):
+        cfg = resolve_config({"patch_size": 16, **config}, "finetune")
+        for name, patches in (("all", everything), ("few", few)):
+            train, _, _ = make_datasets(
+                training_set, patches, cfg, stats, classes, max_dates=6, whole_test=True
+            )
+            sizes[name, bool(config)] = len(train)
+    assert sizes["all", False] == sizes["few", False] == len(everything)
+    assert sizes["all", True] == sizes["few", True] == 7
