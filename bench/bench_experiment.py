@@ -123,13 +123,17 @@ def synthetic_snapshot(folder: Path, args: argparse.Namespace) -> Path:
     return snapshot
 
 
+def stage_context(root: Path, name: str) -> LocalContext:
+    """A stage's checkpoint and output folders under the work folder ``root``."""
+    return LocalContext(root / "ckpt" / name, root / "runs" / name)
+
+
 def _train_stage(root: Path, name: str, stage: str, snapshot: Path, config: dict) -> dict:
     """One U-BARN training stage in a worker process (its own folders under ``root``)."""
     from ml.train import finetune, pretrain
 
     trainer = pretrain.run if stage == "pretrain" else finetune.run
-    ctx = LocalContext(root / "ckpt" / name, root / "runs" / name)
-    return trainer(ctx, snapshot=snapshot, config=config)
+    return trainer(stage_context(root, name), snapshot=snapshot, config=config)
 
 
 def _worker_threads(threads: int) -> None:
@@ -178,9 +182,8 @@ class Bench:
             name = f"rf-{round(fraction * 100)}"
             config = {"label_fraction": fraction, "seed": self.args.seed, "oso_maps": False,
                       "plots": False}  # fmt: skip
-            ctx = LocalContext(self.root / "ckpt" / name, self.root / "runs" / name)
             self.results[name] = self.finished(name) or train_run(
-                ctx, snapshot=self.snapshot, config=config
+                stage_context(self.root, name), snapshot=self.snapshot, config=config
             )
             print(f"{name}: done", flush=True)
 

@@ -93,8 +93,9 @@ def make_datasets(
 
     An epoch draws ``epoch_crops`` training crops from ``train_patches`` (by default as
     many as the train split has patches, so a label subset trains as many steps per
-    epoch as the full set). The test set serves whole patches when ``whole_test`` (every labelled pixel is
-    evaluated, in the canonical order shared with the Random Forest), else centred crops.
+    epoch as the full set). The test set serves whole patches when ``whole_test`` (every
+    labelled pixel is evaluated, in the canonical order shared with the Random Forest),
+    else centred crops.
     """
     common = {
         "stats": stats,

@@ -36,8 +36,8 @@ def segmentation_loss(
     total = F.cross_entropy(
         logits.float(), label, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum"
     )
-    labelled = label[label != IGNORE_INDEX]
-    mass = weight[labelled].sum() if weight is not None else labelled.new_tensor(labelled.numel())
+    keep = label != IGNORE_INDEX
+    mass = weight[label[keep]].sum() if weight is not None else keep.sum()
     return total / mass.clamp(min=1e-6)
 
 
