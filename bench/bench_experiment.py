@@ -198,7 +198,8 @@ class Bench:
             tag = round(fraction * 100)
             for regime in REGIMES:
                 config = {**self.ubarn_config(a.epochs), "regime": regime,
-                          "label_fraction": fraction, "class_balance": a.class_balance}  # fmt: skip
+                          "label_fraction": fraction, "class_balance": a.class_balance,
+                          "crop_balance": a.crop_balance}  # fmt: skip
                 if regime != "scratch":
                     config["pretrained"] = str(self.root / "runs" / "pretrain")
                 stage = (f"ubarn-{regime}-{tag}", "finetune", self.snapshot, config)
@@ -341,6 +342,10 @@ def main() -> None:
     parser.add_argument(
         "--class-balance", type=float, default=0.5, help="U-BARN loss weights (freq)^-balance"
     )
+    parser.add_argument(
+        "--crop-balance", type=float, default=0.0,
+        help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 0: uniform",
+    )  # fmt: skip
     parser.add_argument(
         "--unlabelled-patches", type=int, default=0,
         help="patches of a second scene added to the pre-training corpus",

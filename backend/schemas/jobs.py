@@ -27,6 +27,7 @@ BatchSize = Annotated[int, Field(ge=1, le=256)]
 PatchSize = Annotated[int, Field(ge=16, le=256), AfterValidator(_multiple_of_8)]
 LabelFraction = Annotated[float, Field(gt=0, le=1)]
 ClassBalance = Annotated[float, Field(ge=0, le=1)]
+CropBalance = Annotated[float, Field(ge=0, le=1)]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Device = Literal["auto", "cpu", "cuda"]
 ModelSize = Literal["tiny", "paper"]
@@ -74,6 +75,9 @@ class FinetuneParams(TrainingParams):
     label_fraction: LabelFraction = 1.0
     class_balance: ClassBalance = 0.5
     """Loss weights (class frequency)^−class_balance: 0 plain, 1 as balanced as the RF."""
+    crop_balance: CropBalance = 0.0
+    """Crops around classes drawn ∝ (pixel count)^(1 − crop_balance): 1 every class as often,
+    0 uniform crops, as in the paper."""
     pretrained_run_id: int | None = None
 
     @model_validator(mode="after")

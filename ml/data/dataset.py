@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ml.data.class_sampling import ClassCentredCrops
 from ml.data.normalise import BandStats
 from ml.data.snapshot import SnapshotPatch
 from ml.data.store import NODATA, read_label, read_patch
@@ -106,6 +107,9 @@ class SitsDataset(Dataset):
             crop); None: one per patch. Fixes the compute of an epoch whatever the number
             of labelled patches, so early stopping and learning-rate patience mean the same
             thing at 10 % and 100 % labels.
+        class_crops: place training crops around pixels of classes drawn by this sampler
+            (built on ``patches``, in their order) instead of uniformly; None: uniform
+            random crops, each patch in turn.
     """
 
     def __init__(
@@ -120,11 +124,14 @@ class SitsDataset(Dataset):
         seed: int = 0,
         reference_date: date | None = None,
         epoch_size: int | None = None,
+        class_crops: ClassCentredCrops | None = None,
     ) -> None:
         if max_dates < 1:
             raise ValueError(f"max_dates must be positive, got {max_dates}")
         if epoch_size is not None and epoch_size < 1:
             raise ValueError(f"epoch_size must be positive, got {epoch_size}")
+        if class_crops is not None and (classes is None or patch_size is None):
+            raise ValueError("class-centred crops need classes and a patch_size")
         self.patches = list(patches)
         self.stats = stats
         self.max_dates = max_dates
@@ -134,6 +141,7 @@ class SitsDataset(Dataset):
         self.seed = seed
         self.reference_date = reference_date
         self.epoch_size = epoch_size
+        self.class_crops = class_crops
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -170,17 +178,24 @@ class SitsDataset(Dataset):
         return np.unique(np.linspace(0, n - 1, self.max_dates).round().astype(np.int64))
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        patch = self.patches[index % len(self.patches)]
-        data = read_patch(patch.dir)
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng)
+        crops, k = self.class_crops, 0
+        if crops is not None:
+            patch_index, k = crops.draw(rng)
+        else:
+            patch_index = index % len(self.patches)
+        patch = self.patches[patch_index]
+        data = read_patch(patch.dir)
+        label = None if self.lookup is None else self.lookup[np.asarray(read_label(patch.label))]
+        if crops is not None and label is not None and self.patch_size is not None:
+            rows, cols = crops.window(label, k, self.patch_size, rng)
+        else:
+            rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng)
+        label = label[rows, cols] if label is not None else None
         which = self._dates(data.series.shape[0], rng)
         series = np.asarray(data.series[which, :, rows, cols])
         clear = (np.asarray(data.clouds[which, rows, cols]) == 0) & (series != NODATA).all(1)
         days = days_since([data.dates[i] for i in which], self.reference_date)
-        label = None
-        if self.lookup is not None:
-            label = self.lookup[np.asarray(read_label(patch.label))[rows, cols]]
         if self.augmentation.flips:
             for axis in (-1, -2):
                 if rng.random() < 0.5:

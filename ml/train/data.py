@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ml.context import JobContext
+from ml.data.class_sampling import ClassCentredCrops
 from ml.data.dataset import Augmentation, ClassMapping, SitsDataset
 from ml.data.normalise import BandStats, compute_band_stats
 from ml.data.snapshot import SnapshotPatch, TrainingSet
@@ -88,6 +89,7 @@ def make_datasets(
     *,
     max_dates: int,
     whole_test: bool,
+    class_crops: ClassCentredCrops | None = None,
 ) -> tuple[SitsDataset, SitsDataset, SitsDataset]:
     """Train (augmented random crops), val (centred crops) and test sets.
 
@@ -95,7 +97,8 @@ def make_datasets(
     many as the train split has patches, so a label subset trains as many steps per
     epoch as the full set). The test set serves whole patches when ``whole_test`` (every
     labelled pixel is evaluated, in the canonical order shared with the Random Forest),
-    else centred crops.
+    else centred crops. ``class_crops`` (built on ``train_patches``) places the training
+    crops around pixels of the classes it draws.
     """
     common = {
         "stats": stats,
@@ -112,6 +115,7 @@ def make_datasets(
         patch_size=config.patch_size,
         augmentation=augmentation,
         epoch_size=config.epoch_crops or len(training_set.split("train")),
+        class_crops=class_crops,
         **common,
     )
     val_size = config.val_size or config.patch_size

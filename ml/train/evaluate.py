@@ -9,7 +9,7 @@ predict the very same pixels, which McNemar's test needs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -17,8 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ml.data.dataset import IGNORE_INDEX, ClassMapping, SitsDataset
-from ml.data.snapshot import SnapshotPatch
+from ml.data.dataset import IGNORE_INDEX, SitsDataset
 from ml.data.store import read_label
 from ml.metrics import report_from_confusion
 from ml.models.ubarn_heads import SegmentationModel
@@ -39,16 +38,6 @@ def segmentation_loss(
     keep = label != IGNORE_INDEX
     mass = weight[label[keep]].sum() if weight is not None else keep.sum()
     return total / mass.clamp(min=1e-6)
-
-
-def label_counts(patches: Sequence[SnapshotPatch], classes: ClassMapping) -> np.ndarray:
-    """Labelled pixels per class index (K,) over whole patches; ignored codes left out."""
-    lookup = classes.lookup()
-    counts = np.zeros(len(classes.codes), dtype=np.int64)
-    for patch in patches:
-        index = lookup[np.asarray(read_label(patch.label)).reshape(-1)]
-        counts += np.bincount(index[index != IGNORE_INDEX], minlength=len(counts))
-    return counts
 
 
 def class_weights(

@@ -4,7 +4,11 @@ Dumeur, Valero, Inglada, IEEE JSTARS 17, 2024, Sec. IV: the encoder (random, or 
 weights of a pre-training run) + master-query attention pooling + a linear classifier,
 trained with cross-entropy on the labelled pixels (ignored codes left out), Adam,
 ReduceLROnPlateau, and early stopping on the validation mean F1. Label scarcity is
-simulated by keeping a seeded fraction of the training patches.
+simulated by keeping a seeded fraction of the training patches. Mean F1 weighs rare
+classes as much as common ones, and the forest it is compared with samples pixels per
+class; two settings rebalance the network's training too: class weights in the loss
+(``class_balance``) and crops placed around pixels of classes drawn to show rare classes
+more often (``crop_balance``, ``ml.data.class_sampling``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ml.context import JobContext
+from ml.data.class_sampling import ClassCentredCrops, patch_class_counts
 from ml.data.dataset import ClassMapping, SitsDataset, label_subset
 from ml.metrics import evaluation_report
 from ml.models.ubarn_heads import SegmentationModel
@@ -28,7 +33,6 @@ from ml.train.data import band_stats, load_training_set, make_datasets, survey
 from ml.train.evaluate import (
     ConfusionCounter,
     class_weights,
-    label_counts,
     predict_test,
     segmentation_loss,
 )
@@ -134,13 +138,15 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     labelled = label_subset(training_set.split("train"), cfg.label_fraction, cfg.seed)
     max_dates = survey(training_set, cfg)
     stats = band_stats(ctx, training_set, cfg, pretrained)
+    patch_counts = patch_class_counts(labelled, classes.lookup())
+    crops = ClassCentredCrops(patch_counts, cfg.crop_balance) if cfg.crop_balance else None
     train, val, test = make_datasets(
-        training_set, labelled, cfg, stats, classes, max_dates=max_dates, whole_test=True
-    )
-    counts = label_counts(labelled, classes)
+        training_set, labelled, cfg, stats, classes, max_dates=max_dates, whole_test=True,
+        class_crops=crops,
+    )  # fmt: skip
     trainer = FinetuneTrainer(
         ctx, cfg, train, val, classes=classes, encoder_weights=encoder_weights,
-        class_weight=class_weights(counts, cfg.class_balance),
+        class_weight=class_weights(patch_counts.sum(0), cfg.class_balance),
     )  # fmt: skip
     fit = trainer.fit()
     if fit.stopped:

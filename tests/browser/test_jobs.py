@@ -75,6 +75,14 @@ def test_train_from_the_form_then_compare_with_rf(
     assert page.url.endswith("/jobs")
 
     page.fill("input[name=epochs]", "1")
+    page.fill("input[name=crop_balance]", "2")
+    page.click("#launch-form button[type=submit]")
+    error = page.locator('.field-error[data-for="crop_balance"]')
+    error.wait_for()
+    assert "less than or equal to 1" in error.inner_text()
+    assert page.url.endswith("/jobs")
+
+    page.fill("input[name=crop_balance]", "1")  # crops around rare classes
     page.click("#launch-form button[type=submit]")
     _wait_done(page)
     assert page.locator("#log").inner_text().strip()

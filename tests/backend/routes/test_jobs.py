@@ -78,6 +78,8 @@ BAD = [
     ("finetune", {"label_fraction": 0}, 422, "label_fraction"),
     ("finetune", {"class_balance": -0.5}, 422, "class_balance"),
     ("finetune", {"class_balance": 1.5}, 422, "class_balance"),
+    ("finetune", {"crop_balance": -0.1}, 422, "crop_balance"),
+    ("finetune", {"crop_balance": 2}, 422, "crop_balance"),
     ("train_rf", {"label_fraction": 1.01}, 422, "label_fraction"),
     ("finetune", {"device": "tpu"}, 422, "device"),
     ("finetune", {"seed": -1}, 422, "seed"),

@@ -37,10 +37,22 @@ def _block(t: int = 4, h: int = 20, w: int = 27):
 
 
 def test_probabilities_cover_the_block(predictor: UBarnPredictor) -> None:
-    assert (predictor.window, predictor.halo, predictor.classes) == (32, 8, [1, 5, 7, 9])
+    assert (predictor.window, predictor.halo, predictor.classes) == (64, 8, [1, 5, 7, 9])
     proba = predictor.predict_proba(*_block())
     assert proba.shape == (4, 20, 27) and proba.dtype == np.float32
     np.testing.assert_allclose(proba.sum(0), 1.0, atol=1e-5)
+
+
+def test_map_windows_are_at_least_the_scored_patch_size(predictor: UBarnPredictor) -> None:
+    """Small training crops would make maps recompute each pixel many times; large stay."""
+    small = UBarnPredictor(
+        predictor.model, predictor.stats, [1, 5, 7, 9], 16, None, predictor.device
+    )
+    large = UBarnPredictor(
+        predictor.model, predictor.stats, [1, 5, 7, 9], 96, None, predictor.device
+    )
+    assert (small.window, small.halo) == (64, 4)
+    assert (large.window, large.halo) == (96, 24)
 
 
 def test_bands_are_matched_by_name(predictor: UBarnPredictor) -> None:

@@ -43,6 +43,8 @@ def test_keys_override_the_preset() -> None:
         ({"mask_rate": 1.5}, "mask_rate"),
         ({"class_balance": -0.1}, "class_balance must be in"),
         ({"class_balance": 2}, "class_balance must be in"),
+        ({"crop_balance": -0.5}, "crop_balance must be in"),
+        ({"crop_balance": 1.5}, "crop_balance must be in"),
         ({"epoch_crops": 0}, "epoch_crops must be positive"),
         ({"val_size": 18}, "val_size must be a positive multiple of 4"),
         ({"reference_date": "2024-02-30"}, "reference_date"),

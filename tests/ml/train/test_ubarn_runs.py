@@ -39,7 +39,12 @@ def test_full_tiny_pretrain_and_finetune(
     snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict
 ) -> None:
     ctx = make_context("ft")
-    config = {**tiny_run, "regime": "finetune", "pretrained": str(pretrained_run)}
+    config = {
+        **tiny_run,
+        "regime": "finetune",
+        "pretrained": str(pretrained_run),
+        "crop_balance": 1.0,
+    }
     results = finetune.run(ctx, snapshot=snapshot, config=config)
 
     training_set = TrainingSet.load(snapshot)
@@ -72,7 +77,7 @@ def test_full_tiny_pretrain_and_finetune(
 
     # the map predictor reproduces the run's own test predictions
     predictor = load_predictor(ctx.out_dir, device="cpu")
-    assert predictor.classes == codes and predictor.window == 16 and predictor.halo == 4
+    assert predictor.classes == codes and predictor.window == 64 and predictor.halo == 4
     first = training_set.split("test")[0]
     data = read_patch(first.dir)
     proba = predictor.predict_proba(data.series, data.clouds, data.dates, data.bands)
