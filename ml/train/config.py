@@ -44,9 +44,9 @@ class TrainConfig:
     min_date_fraction: float = 0.7
     epoch_crops: int | None = None
     """Training crops per epoch (drawn by class, or cycling through the labelled patches when
-    ``crop_balance`` is 0); None: as many as the
-    train split has patches, whatever the label fraction, so that an epoch (and the
-    patiences, counted in epochs) is the same compute at 10 % and 100 % labels."""
+    ``crop_balance`` is 0); None: as many as the train split has patches, whatever the label
+    fraction, so that an epoch (and the patiences, counted in epochs) is the same compute
+    at 10 % and 100 % labels."""
     val_size: int | None = None
     """Side of the centred validation crops; None: ``patch_size``. Small training crops
     (many per batch learn faster on a CPU) would otherwise give a noisy validation score."""
