@@ -6,8 +6,8 @@ labels (woody moorland, natural grassland, industry), and mean F1 scores those c
 as much as cereals. OSO's Random Forest answers the same problem by sampling training
 pixels per class. ``ClassCentredCrops`` does it for crops, as rare-class sampling does
 for segmentation networks: a class is drawn with probability ∝ (pixel count)^(1 − balance),
-then a patch with probability ∝ its pixels of that class, then one such pixel, and the
-crop is placed so that this pixel falls anywhere inside it. Only per-patch counts are
+then a patch with probability ∝ its pixels of that class, then one such pixel; the dataset
+places the crop so that this pixel falls anywhere inside it. Only per-patch counts are
 kept in memory (classes × patches), so the sampler scales to large snapshots.
 """
 
@@ -32,7 +32,7 @@ def patch_class_counts(patches: Sequence[SnapshotPatch], lookup: np.ndarray) -> 
 
 
 class ClassCentredCrops:
-    """Draws (patch, class) pairs and crop windows around a pixel of that class.
+    """Draws (patch, class) pairs, then a pixel of that class for the crop to hold.
 
     Args:
         counts: (P, K) labelled pixels per patch and class (``patch_class_counts``).
@@ -62,25 +62,18 @@ class ClassCentredCrops:
         return patch, k
 
     @staticmethod
-    def window(
-        label: np.ndarray, k: int, size: int, rng: np.random.Generator
-    ) -> tuple[slice, slice]:
-        """A ``size`` crop of ``label`` (class indices) holding a random pixel of class ``k``.
+    def pixel(label: np.ndarray, k: int, rng: np.random.Generator) -> tuple[int, int]:
+        """(row, col) of a random pixel of class index ``k`` in ``label`` (class indices).
 
-        The pixel lands anywhere in the crop, not always at its centre, so the network does
-        not learn that the middle of a crop is the rare class; near the patch border the
-        crop is shifted inside the patch.
+        The dataset places the crop so that this pixel lands anywhere inside it, not always
+        at its centre, so the network does not learn that the middle of a crop is the rare
+        class.
 
         Raises:
-            ValueError: the crop is larger than the patch, or the patch lacks class ``k``.
+            ValueError: the patch lacks class ``k``.
         """
-        h, w = label.shape
-        if size > h or size > w:
-            raise ValueError(f"patch_size {size} is larger than the patch ({h}×{w})")
         rows, cols = np.nonzero(label == k)
         if rows.size == 0:
             raise ValueError(f"the patch holds no pixel of class index {k}")
         i = int(rng.integers(rows.size))
-        top = int(np.clip(rows[i] - rng.integers(size), 0, h - size))
-        left = int(np.clip(cols[i] - rng.integers(size), 0, w - size))
-        return slice(top, top + size), slice(left, left + size)
+        return int(rows[i]), int(cols[i])

@@ -151,13 +151,23 @@ class SitsDataset(Dataset):
     def __len__(self) -> int:
         return (self.epoch_size or len(self.patches)) if self.patches else 0
 
-    def _window(self, h: int, w: int, rng: np.random.Generator) -> tuple[slice, slice]:
+    def _window(
+        self, h: int, w: int, rng: np.random.Generator, holding: tuple[int, int] | None = None
+    ) -> tuple[slice, slice]:
+        """The crop of an h×w patch: random or centred, or random among those ``holding`` a pixel.
+
+        A crop around a pixel is shifted inside the patch near its border.
+        """
         size = self.patch_size
         if size is None:
             return slice(0, h), slice(0, w)
         if size > h or size > w:
             raise ValueError(f"patch_size {size} is larger than the patch ({h}×{w})")
-        if self.augmentation.random_crop:
+        if holding is not None:
+            row, col = holding
+            top = int(np.clip(row - rng.integers(size), 0, h - size))
+            left = int(np.clip(col - rng.integers(size), 0, w - size))
+        elif self.augmentation.random_crop:
             top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
         else:
             top, left = (h - size) // 2, (w - size) // 2
@@ -187,10 +197,8 @@ class SitsDataset(Dataset):
         patch = self.patches[patch_index]
         data = read_patch(patch.dir)
         label = None if self.lookup is None else self.lookup[np.asarray(read_label(patch.label))]
-        if crops is not None and label is not None and self.patch_size is not None:
-            rows, cols = crops.window(label, k, self.patch_size, rng)
-        else:
-            rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng)
+        holding = crops.pixel(label, k, rng) if crops is not None and label is not None else None
+        rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng, holding)
         label = label[rows, cols] if label is not None else None
         which = self._dates(data.series.shape[0], rng)
         series = np.asarray(data.series[which, :, rows, cols])

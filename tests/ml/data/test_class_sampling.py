@@ -71,17 +71,28 @@ def test_balance_sets_how_often_a_rare_class_is_drawn(patches) -> None:
 
 
 def test_a_crop_holds_its_class_anywhere_inside_it(patches) -> None:
+    counts = patch_class_counts(patches, PASTIS.lookup())
+    rare = PASTIS.codes.index(RARE)
+    counts[:, :rare] = counts[:, rare + 1 :] = 0  # a sampler that only draws the rare class
+    data = SitsDataset(
+        patches, STATS, max_dates=3, patch_size=8, classes=PASTIS, epoch_size=200,
+        class_crops=ClassCentredCrops(counts, 0.0),
+    )  # fmt: skip
+    arrangements = set()
+    for i in range(len(data)):
+        label = data[i]["label"].numpy()
+        assert label.shape == (8, 8)
+        assert (label == rare).any()  # the square lies in the corner: crops shifted inside
+        arrangements.add((label == rare).tobytes())
+    assert len(arrangements) > 10  # the pixel lands anywhere in the crop, not at its centre
+
+
+def test_the_drawn_pixel_is_of_the_drawn_class(patches) -> None:
     label = PASTIS.lookup()[_label(patches[1])]
     rare = PASTIS.codes.index(RARE)
     rng = np.random.default_rng(1)
-    corners = set()
-    for _ in range(200):
-        rows, cols = ClassCentredCrops.window(label, rare, 8, rng)
-        assert rows.stop - rows.start == 8 and cols.stop - cols.start == 8
-        assert 0 <= rows.start and rows.stop <= 32 and 0 <= cols.start and cols.stop <= 32
-        assert (label[rows, cols] == rare).any()
-        corners.add((rows.start, cols.start))
-    assert len(corners) > 10  # not always the same crop around the pixel
+    pixels = {ClassCentredCrops.pixel(label, rare, rng) for _ in range(200)}
+    assert pixels == {(r, c) for r in range(28, 31) for c in range(28, 31)}
 
 
 def _label(patch: SnapshotPatch) -> np.ndarray:
@@ -96,11 +107,15 @@ def test_bad_settings_are_refused(patches) -> None:
         ClassCentredCrops(counts, 1.5)
     with pytest.raises(ValueError, match="no labelled pixel"):
         ClassCentredCrops(np.zeros_like(counts), 0.5)
-    label = _label(patches[0])
+    label = PASTIS.lookup()[_label(patches[0])]
+    sampler = ClassCentredCrops(counts, 1.0)
     with pytest.raises(ValueError, match="no pixel of class"):
-        ClassCentredCrops.window(label, PASTIS.codes.index(RARE), 8, np.random.default_rng(0))
+        ClassCentredCrops.pixel(label, PASTIS.codes.index(RARE), np.random.default_rng(0))
+    too_big = SitsDataset(
+        patches, STATS, max_dates=3, patch_size=40, classes=PASTIS, class_crops=sampler
+    )
     with pytest.raises(ValueError, match="larger than the patch"):
-        ClassCentredCrops.window(label, 0, 40, np.random.default_rng(0))
+        too_big[0]
     with pytest.raises(ValueError, match="need classes"):
         SitsDataset(
             patches, STATS, max_dates=3, patch_size=8, class_crops=ClassCentredCrops(counts, 1.0)
