@@ -324,8 +324,9 @@ def print_report(bench: Bench, setup: dict[str, Any]) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser(description: str) -> argparse.ArgumentParser:
+    """The benchmark's options (data, U-BARN training), shared with ``bench_probe.py``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--size", type=int, default=64, help="patch side, pixels")
     parser.add_argument("--dates", type=int, default=30)
@@ -362,8 +363,18 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, default=None, help="work folder to keep (finished runs are reused)"
     )
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parsed options, ``--fractions`` as a list of floats."""
     args = parser.parse_args()
     args.fractions = [float(f) for f in args.fractions.split(",")]
+    return args
+
+
+def main() -> None:
+    args = parse_args(build_parser(__doc__.splitlines()[0]))
     if args.threads:
         torch.set_num_threads(args.threads)
     setup = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
