@@ -76,6 +76,17 @@ class FinetuneTrainer(Trainer):
             model.encoder.load_state_dict(self.encoder_weights)
         return model
 
+    def configure_optimiser(self) -> torch.optim.Optimizer:
+        """Adam with ``lr`` for the encoder (when it trains) and ``head_lr`` for the head.
+
+        The encoder's group comes first, so the history's "lr" is the encoder's when it trains.
+        """
+        head = [*self.model.pooling.parameters(), *self.model.classifier.parameters()]
+        encoder = [p for p in self.model.encoder.parameters() if p.requires_grad]
+        groups = [{"params": encoder, "lr": self.config.lr}] if encoder else []
+        groups.append({"params": head, "lr": self.config.head_lr or self.config.lr})
+        return torch.optim.Adam(groups)
+
     def training_step(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of one batch of crops."""
         logits = self.model(batch["x"], batch["days"], batch["pad"])

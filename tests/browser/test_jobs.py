@@ -83,8 +83,10 @@ def test_train_from_the_form_then_compare_with_rf(
     assert page.url.endswith("/jobs")
 
     page.fill("input[name=crop_balance]", "1")  # crops around rare classes
+    page.fill("input[name=head_lr]", "0.01")
     page.click("#launch-form button[type=submit]")
     _wait_done(page)
+    assert '"head_lr": 0.01' in page.locator("details pre").first.text_content()
     assert page.locator("#log").inner_text().strip()
     page.locator(".chart[data-metric]").first.wait_for()
     page.click("a.run-link")

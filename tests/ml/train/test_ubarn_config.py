@@ -45,6 +45,8 @@ def test_keys_override_the_preset() -> None:
         ({"class_balance": 2}, "class_balance must be in"),
         ({"crop_balance": -0.5}, "crop_balance must be in"),
         ({"crop_balance": 1.5}, "crop_balance must be in"),
+        ({"head_lr": 0.0}, "head_lr must be positive"),
+        ({"head_lr": "0.01"}, "head_lr must be of type"),
         ({"epoch_crops": 0}, "epoch_crops must be positive"),
         ({"val_size": 18}, "val_size must be a positive multiple of 4"),
         ({"reference_date": "2024-02-30"}, "reference_date"),

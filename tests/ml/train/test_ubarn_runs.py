@@ -12,6 +12,8 @@ import torch
 from ml.data.snapshot import TrainingSet
 from ml.data.store import read_label, read_patch
 from ml.models.registry import load_predictor
+from ml.models.ubarn import MODEL_SIZES
+from ml.models.ubarn_heads import SegmentationModel
 from ml.train import finetune, pretrain
 
 pytestmark = pytest.mark.slow
@@ -19,6 +21,19 @@ pytestmark = pytest.mark.slow
 
 def _weights(out_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(out_dir / "model.pt", weights_only=True)
+
+
+def _optimiser_groups(checkpoint_dir: Path) -> list[tuple[float, int]]:
+    """(learning rate, number of parameter tensors) of each group of the last checkpoint."""
+    state = torch.load(checkpoint_dir / "last.pt", weights_only=False)
+    return [(g["lr"], len(g["params"])) for g in state["optimiser"]["param_groups"]]
+
+
+def _tensor_counts(n_classes: int) -> tuple[int, int]:
+    """Parameter tensors of the tiny encoder and of its segmentation head."""
+    model = SegmentationModel(MODEL_SIZES["tiny"], n_classes)
+    head = [*model.pooling.parameters(), *model.classifier.parameters()]
+    return len(list(model.encoder.parameters())), len(head)
 
 
 def test_pretraining_writes_a_reusable_run(pretrained_run: Path) -> None:
@@ -44,11 +59,14 @@ def test_full_tiny_pretrain_and_finetune(
         "regime": "finetune",
         "pretrained": str(pretrained_run),
         "crop_balance": 1.0,
+        "head_lr": 1e-2,
     }
     results = finetune.run(ctx, snapshot=snapshot, config=config)
 
     training_set = TrainingSet.load(snapshot)
     codes = sorted(training_set.nomenclature.valid_codes)
+    encoder, head = _tensor_counts(len(codes))
+    assert _optimiser_groups(ctx.checkpoint_dir) == [(1e-3, encoder), (1e-2, head)]
     assert results["labels"] == codes and not results["stopped"]
     for key in ("oa", "kappa", "mean_f1", "miou", "per_class", "confusion"):
         assert key in results
@@ -98,8 +116,11 @@ def test_frozen_regime_keeps_the_pretrained_encoder(
         "regime": "frozen",
         "pretrained": str(pretrained_run),
         "label_fraction": 0.5,
+        "head_lr": 5e-2,
     }
     finetune.run(ctx, snapshot=snapshot, config=config)
+    n_classes = len(TrainingSet.load(snapshot).nomenclature.valid_codes)
+    assert _optimiser_groups(ctx.checkpoint_dir) == [(5e-2, _tensor_counts(n_classes)[1])]
     pretrained, tuned = _weights(pretrained_run), _weights(ctx.out_dir)
     encoder_keys = [k for k in pretrained if k.startswith("encoder.")]
     assert encoder_keys
