@@ -199,7 +199,7 @@ class Bench:
             for regime in REGIMES:
                 config = {**self.ubarn_config(a.epochs), "regime": regime,
                           "label_fraction": fraction, "class_balance": a.class_balance,
-                          "crop_balance": a.crop_balance}  # fmt: skip
+                          "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
                 if regime != "scratch":
                     config["pretrained"] = str(self.root / "runs" / "pretrain")
                 stage = (f"ubarn-{regime}-{tag}", "finetune", self.snapshot, config)
@@ -346,6 +346,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--crop-balance", type=float, default=0.0,
         help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 0: uniform",
+    )  # fmt: skip
+    parser.add_argument(
+        "--head-lr", type=float, default=None,
+        help="learning rate of U-BARN's segmentation head (default: the network's, 1e-3)",
     )  # fmt: skip
     parser.add_argument(
         "--unlabelled-patches", type=int, default=0,
