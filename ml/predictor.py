@@ -12,9 +12,9 @@ class Predictor(Protocol):
     """A trained model that turns a block of a time series into class probabilities.
 
     `classes` lists the nomenclature codes in the order of the probability axis.
-    `window` is the block side the model prefers (U-BARN: its training patch size;
-    the per-pixel RF: any size, it returns None) and `halo` how many pixels of context
-    each side it wants for seamless blending.
+    `window` is the block side the model prefers (U-BARN: its training crop, at least
+    `ml.models.ubarn_predictor.MAP_WINDOW`; the per-pixel RF: any size, it returns None)
+    and `halo` how many pixels of context each side it wants for seamless blending.
     """
 
     classes: list[int]
