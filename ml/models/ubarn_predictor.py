@@ -3,9 +3,9 @@
 Map production slides a window over a tile and asks for class probabilities block by
 block. U-BARN sees space (the SSE's receptive field), so blocks carry a halo of context
 that the map writer discards; the preferred window is the run's training patch size or
-``MAP_WINDOW``, the larger. Blocks are normalised with the run's own statistics and dated like its training series.
-Cloud masks are not needed at inference: U-BARN takes every date, cloudy or not, as the
-paper does (clouds only matter for the pre-training loss).
+``MAP_WINDOW``, the larger. Blocks are normalised with the run's own statistics and dated
+like its training series. Cloud masks are not needed at inference: U-BARN takes every
+date, cloudy or not, as the paper does (clouds only matter for the pre-training loss).
 """
 
 from __future__ import annotations
