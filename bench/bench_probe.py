@@ -22,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_experiment import Bench, _train_stage, build_parser, parse_args, synthetic_snapshot
+from bench_experiment import (
+    Bench,
+    _train_stage,
+    _worker_threads,
+    build_parser,
+    parse_args,
+    synthetic_snapshot,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -31,7 +38,7 @@ from ml.data.dataset import ClassMapping, SitsDataset, label_subset
 from ml.data.normalise import BandStats
 from ml.metrics import evaluation_report
 from ml.models.ubarn import UBarnConfig, UBarnEncoder
-from ml.train.artifacts import load_weights, read_run
+from ml.train.artifacts import load_encoder_weights, read_run
 from ml.train.data import load_training_set
 
 INPUTS = ("raw series (T×C)", "encoder (T×D)", "encoder, mean over dates (D)")
@@ -46,10 +53,7 @@ def pretrained_encoder(bench: Bench) -> tuple[UBarnEncoder, BandStats, int]:
     run_dir = bench.root / "runs" / name
     run = read_run(run_dir, stage="pretrain")
     encoder = UBarnEncoder(UBarnConfig.from_dict(run["network"]))
-    weights = load_weights(run_dir)
-    encoder.load_state_dict(
-        {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
-    )
+    encoder.load_state_dict(load_encoder_weights(run_dir))
     return encoder.eval(), BandStats.from_dict(run["normalisation"]), int(run["max_dates"])
 
 
@@ -79,7 +83,7 @@ def main() -> None:
     parser = build_parser(__doc__.splitlines()[0])
     parser.add_argument("--pixels", type=int, default=300, help="pixels sampled per patch")
     args = parse_args(parser)
-    torch.set_num_threads(args.threads or torch.get_num_threads())
+    _worker_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         snapshot = synthetic_snapshot(root / "data", args)

@@ -55,6 +55,12 @@ def load_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(Path(run_dir) / MODEL_FILE, map_location="cpu", weights_only=True)
 
 
+def load_encoder_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    """The U-BARN encoder's part of a run's state dict, keyed as the encoder's own."""
+    weights = load_weights(run_dir)
+    return {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
+
+
 def write_run(
     out_dir: Path, run: dict[str, Any], model: torch.nn.Module, fit: FitResult, title: str
 ) -> None:

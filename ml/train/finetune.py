@@ -26,7 +26,7 @@ from ml.data.dataset import ClassMapping, SitsDataset, label_subset
 from ml.metrics import evaluation_report
 from ml.models.ubarn_heads import SegmentationModel
 from ml.plots import plot_confusion, plot_f1_bars
-from ml.train.artifacts import load_weights, read_run, stopped_result, write_json, write_run
+from ml.train.artifacts import load_encoder_weights, read_run, stopped_result, write_json, write_run
 from ml.train.base import Batch, Trainer
 from ml.train.config import TrainConfig, resolve_config
 from ml.train.data import band_stats, load_training_set, make_datasets, survey
@@ -117,11 +117,7 @@ def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torc
             f"the pretrained run is a {run['config']['model']!r} model, the config asks "
             f"for {cfg.model!r}"
         )
-    weights = load_weights(Path(cfg.pretrained))
-    encoder = {
-        k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")
-    }
-    return run, encoder
+    return run, load_encoder_weights(Path(cfg.pretrained))
 
 
 def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
