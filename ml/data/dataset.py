@@ -196,10 +196,12 @@ class SitsDataset(Dataset):
             patch_index = index % len(self.patches)
         patch = self.patches[patch_index]
         data = read_patch(patch.dir)
-        label = None if self.lookup is None else self.lookup[np.asarray(read_label(patch.label))]
-        holding = crops.pixel(label, k, rng) if crops is not None and label is not None else None
+        codes = None if self.lookup is None else np.asarray(read_label(patch.label))
+        holding = None
+        if crops is not None and codes is not None:  # only class crops look up the whole label
+            holding = crops.pixel(self.lookup[codes], k, rng)
         rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng, holding)
-        label = label[rows, cols] if label is not None else None
+        label = None if codes is None else self.lookup[codes[rows, cols]]
         which = self._dates(data.series.shape[0], rng)
         series = np.asarray(data.series[which, :, rows, cols])
         clear = (np.asarray(data.clouds[which, rows, cols]) == 0) & (series != NODATA).all(1)
