@@ -20,8 +20,8 @@ The forests train first, alone, on every core (OSO's ``n_jobs=-1``); then the U-
 train in ``--jobs`` processes of ``--threads`` torch threads each (pre-training and the
 from-scratch runs at once, the frozen and fine-tuned runs as soon as pre-training ends);
 inference speeds are measured last, one run at a time. With ``--keep DIR`` the work folder
-is kept and finished runs found in it are reused, so a long benchmark can be completed in
-several sittings.
+is kept and the finished runs found in it are reused (refused if made with other settings),
+so a long benchmark can be completed in several sittings.
 
     .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
         [--epochs 40 --pretrain-epochs 40 --fractions 0.1,1.0 --jobs 2 --threads 1]
@@ -166,13 +166,33 @@ class Bench:
             "lr_patience": a.lr_patience,
         }
 
-    def finished(self, name: str) -> dict[str, Any] | None:
-        """The results of a finished run in a kept work folder (``--keep``), if any."""
-        done = self.root / "runs" / name / "results.json"
-        if done.is_file() and (done.parent / "run.json").is_file():
-            print(f"{name}: reusing the finished run in the work folder", flush=True)
-            return json.loads(done.read_text())
-        return None
+    def finished(self, name: str, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The results of a finished run in a kept work folder (``--keep``), if any.
+
+        The run is reused only if it was made with ``config``'s settings ("pretrained" left
+        out: it is always this folder's own pre-training, whose settings are checked when it
+        is reused), so that a table never mixes runs of another experiment.
+
+        Raises:
+            ValueError: the kept run was made with other settings.
+        """
+        run_dir = self.root / "runs" / name
+        done = run_dir / "results.json"
+        if not (done.is_file() and (run_dir / "run.json").is_file()):
+            return None
+        recorded = json.loads((run_dir / "run.json").read_text())["config"]
+        changed = {
+            key: {"kept": recorded.get(key), "asked": value}
+            for key, value in config.items()
+            if key != "pretrained" and recorded.get(key) != value
+        }
+        if changed:
+            raise ValueError(
+                f"the kept run {name} was made with other settings {changed}: "
+                f"delete {run_dir} to train it again, or keep another work folder"
+            )
+        print(f"{name}: reusing the finished run in the work folder", flush=True)
+        return json.loads(done.read_text())
 
     def train_forests(self) -> None:
         """The OSO forests, one after the other in this process, on every core."""
@@ -182,7 +202,7 @@ class Bench:
             name = f"rf-{round(fraction * 100)}"
             config = {"label_fraction": fraction, "seed": self.args.seed, "oso_maps": False,
                       "plots": False}  # fmt: skip
-            self.results[name] = self.finished(name) or train_run(
+            self.results[name] = self.finished(name, config) or train_run(
                 stage_context(self.root, name), snapshot=self.snapshot, config=config
             )
             print(f"{name}: done", flush=True)
@@ -218,7 +238,7 @@ class Bench:
 
             def submit(stages: list[tuple]) -> None:
                 for name, stage, snapshot, config in stages:
-                    done = self.finished(name)
+                    done = self.finished(name, config)
                     if done is not None:
                         self.results[name] = done
                         continue

@@ -48,7 +48,7 @@ def pretrained_encoder(bench: Bench) -> tuple[UBarnEncoder, BandStats, int]:
     """The benchmark's pre-trained encoder (trained first if missing), band stats, dates."""
     first, _ = bench.ubarn_stages()
     name, stage, snapshot, config = first[0]
-    if bench.finished(name) is None:
+    if bench.finished(name, config) is None:
         _train_stage(bench.root, name, stage, snapshot, config)
     run_dir = bench.root / "runs" / name
     run = read_run(run_dir, stage="pretrain")
