@@ -6,7 +6,7 @@ VENDOR    := frontend/static/vendor/.stamp
 CHROMIUM  := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench clean-data
+.PHONY: install run test lint bench gpu-wheels clean-data
 
 install: $(DEPS) $(VENDOR)
 
@@ -41,3 +41,11 @@ lint: $(DEPS)
 
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Wheels of the raster stack for the GPU machine's Python 3.12 (bench/gpu_check.sh), at the
+# versions installed here.
+gpu-wheels: $(DEPS)
+	$(PY) -m pip freeze | grep -iE '^(rasterio|shapely|affine|cligj|click-plugins)==' \
+	    | xargs $(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+	    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+	    --platform manylinux2014_x86_64 -d .whl
