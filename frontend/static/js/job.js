@@ -42,6 +42,7 @@ function showTimes() {
 
 // -- metric curves: one uPlot chart per metric name -------------------------------------
 const series = new Map(); // name -> {points: Map(step -> value), plot}
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
 function addMetric({ name, value, step }) {
   $("no-metrics")?.remove();
@@ -53,6 +54,7 @@ function addMetric({ name, value, step }) {
     $("charts").append(box);
     const plot = new uPlot(
       { title: name, width: 420, height: 220, scales: { x: { time: false } },
+        axes: [{ incrs: WHOLE_STEPS }], // steps are epochs: no tick at epoch 0.2
         series: [{ label: "step" }, { label: name, stroke: "#0b6e4f", width: 2, points: { show: true } }] },
       [[], []], box);
     entry = { points: new Map(), plot };
