@@ -17,7 +17,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
 nvidia-smi 2>&1 | tee "$out/nvidia-smi.txt"
 python3 -m pytest --confcutdir=tests/ml -q tests/ml/train/test_ubarn_gpu.py 2>&1 | tee "$out/gpu-tests.txt"
-python3 bench/bench_ubarn_throughput.py --repeats 5 --threads 16 2>&1 | tee "$out/throughput.txt"
+python3 bench/bench_ubarn_throughput.py --repeats 5 --threads "$(nproc)" 2>&1 | tee "$out/throughput.txt"
 for fractions in 0.1 0.1,1.0; do
     timeout 150 python3 bench/bench_experiment.py --patches 49 --size 64 --dates 30 \
         --unlabelled-patches 196 --epochs 120 --patience 20 --lr-patience 10 --jobs 1 \
