@@ -469,7 +469,7 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     args.fractions = [float(f) for f in args.fractions.split(",")]
     asked = args.regimes.split(",")
-    if not asked or set(asked) - set(REGIMES):
+    if set(asked) - set(REGIMES):
         parser.error(f"--regimes takes some of {', '.join(REGIMES)}, got {args.regimes!r}")
     args.regimes = [r for r in REGIMES if r in asked]
     return args
