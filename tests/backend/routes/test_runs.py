@@ -89,3 +89,13 @@ def test_results_and_comparison_pages(runs) -> None:  # noqa: ANN001
     assert 'id="compare-metrics"' in client.get(f"/runs/compare?a={a}&b={b}").text
     listing = client.get("/runs").text
     assert "ubarn" in listing and 'action="/runs/compare"' in listing
+
+
+def test_comparison_page_bounds_a_p_value_that_underflows(runs) -> None:  # noqa: ANN001
+    client, a, b, _ = runs
+    y_true = np.ones(5000, dtype=np.int64)
+    right = _make_run("right", y_true, y_true)
+    wrong = _make_run("wrong", y_true, np.full(5000, 2))
+    assert client.get(f"/runs/compare?a={a}&b={b}").text.count("p = <b>") == 1
+    page = client.get(f"/runs/compare?a={right}&b={wrong}").text
+    assert "p &lt; <b>1e-300</b>" in page and "p = <b>0</b>" not in page
