@@ -95,30 +95,16 @@ def unlabelled_scene(folder: Path, args: argparse.Namespace) -> Path | None:
 def reference_snapshot(snapshot: Path) -> Path | None:
     """The snapshot with each patch's true labels in place of its stored, noisy ones.
 
-    The generator declares ``--noise-rate`` of the parcels as a look-alike class and keeps
-    the clean reference beside them. In small test splits those errors fall on the small
-    classes that weigh most in mean F1 (the one natural-grassland parcel of the default
-    test split is a mislabelled meadow), so scores on the stored labels partly measure
-    who reproduces the labelling errors; scores on this snapshot, as on patches that
-    annotators corrected, measure the land cover. None when the source has no reference.
+    The generator declares ``--noise-rate`` of the parcels as a look-alike class and
+    ``make_training_set`` snapshots the clean reference beside them. In small test splits
+    those errors fall on the small classes that weigh most in mean F1 (the one
+    natural-grassland parcel of the default test split is a mislabelled meadow), so scores
+    on the stored labels partly measure who reproduces the labelling errors; scores on this
+    snapshot, as on patches that annotators corrected, measure the land cover. None for a
+    work folder made before the reference was kept.
     """
-    from ml.data.layouts import scan
-    from ml.data.store import write_label
-
     path = snapshot.with_name("snapshot-reference.json")
-    if path.is_file():
-        return path
-    labels = {}
-    for scanned in scan(snapshot.parent / "source", format="geotiff").patches:
-        data, _, reference = scanned.load()
-        if reference is None:
-            return None
-        labels[scanned.id] = snapshot.parent / "reference" / f"{scanned.id}.tif"
-        write_label(labels[scanned.id], reference, data.crs, data.transform)
-    training_set = TrainingSet.load(snapshot)
-    patches = [replace(p, label=labels[p.id]) for p in training_set.patches]
-    replace(training_set, id=f"{training_set.id}-reference", patches=patches).save(path)
-    return path
+    return path if path.is_file() else None
 
 
 def inference_speed(run_dir: Path, snapshot: Path, device: str, max_patches: int) -> float:

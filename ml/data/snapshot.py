@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,9 @@ def make_training_set(
     Layout under ``root``: ``source/`` (the synthetic GeoTIFF dataset), ``patches/<id>/``
     (store folders), ``labels/<id>.tif`` and ``snapshot.json``, whose path is returned.
     Splits are the generator's spatial blocks, so every split is non-empty from 3 patches.
+    The generator's true labels (before its label noise) go to ``reference/<id>.tif`` and
+    ``snapshot-reference.json``, the same patches over them, so that runs can also be scored
+    on what the land cover is rather than on what was declared.
     """
     from ml.data.layouts import scan
     from ml.data.store import write_label, write_patch
@@ -142,9 +145,9 @@ def make_training_set(
     dataset = scan(source, format="geotiff")
     if dataset.problems:
         raise RuntimeError(f"synthetic dataset failed validation: {dataset.problems}")
-    patches = []
+    patches, references = [], []
     for scanned in dataset.patches:
-        data, labels, _reference = scanned.load()
+        data, labels, reference = scanned.load()
         folder = root / "patches" / scanned.id
         label = root / "labels" / f"{scanned.id}.tif"
         write_patch(folder, data)
@@ -152,11 +155,16 @@ def make_training_set(
         patches.append(
             SnapshotPatch(scanned.id, folder, label, scanned.split or "train", scanned.block or "")
         )
-    snapshot = root / "snapshot.json"
-    TrainingSet(
-        id=f"synthetic-s{seed}",
-        nomenclature=dataset.nomenclature,
-        bands=dataset.bands,
+        true_label = root / "reference" / f"{scanned.id}.tif"
+        write_label(true_label, reference, data.crs, data.transform)
+        references.append(replace(patches[-1], label=true_label))
+    training_set = TrainingSet(
+        id=f"synthetic-s{seed}", nomenclature=dataset.nomenclature, bands=dataset.bands,
         patches=patches,
-    ).save(snapshot)
+    )  # fmt: skip
+    replace(training_set, id=f"{training_set.id}-reference", patches=references).save(
+        root / "snapshot-reference.json"
+    )
+    snapshot = root / "snapshot.json"
+    training_set.save(snapshot)
     return snapshot

@@ -56,3 +56,21 @@ def test_make_training_set_gives_disjoint_nonempty_splits(tmp_path: Path) -> Non
     labels = read_label(patch.label)
     assert data.series.shape == (8, 10, 32, 32) and labels.shape == (32, 32)
     assert set(np.unique(labels)) <= set(ts.nomenclature.valid_codes)
+
+
+def test_make_training_set_snapshots_the_true_labels_beside_the_noisy_ones(
+    tmp_path: Path,
+) -> None:
+    path = make_training_set(tmp_path, n_patches=8, size=32, n_dates=8, seed=0, noise_rate=0.3)
+    noisy = TrainingSet.load(path)
+    true = TrainingSet.load(path.with_name("snapshot-reference.json"))
+    assert true.id == f"{noisy.id}-reference"
+    assert [(p.id, p.dir, p.split) for p in true.patches] == [
+        (p.id, p.dir, p.split) for p in noisy.patches
+    ]
+    differ = 0
+    for n, t in zip(noisy.patches, true.patches, strict=True):
+        source = read_label(tmp_path / "source" / "reference" / f"{t.id}.tif")
+        assert np.array_equal(read_label(t.label), source)
+        differ += int((read_label(n.label) != source).sum())
+    assert differ > 0  # the noise changed some labels; the reference kept them true
