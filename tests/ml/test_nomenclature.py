@@ -52,6 +52,9 @@ def test_oso_2016_and_pastis_legends() -> None:
         221,
         222,
     ]
+    # the 2016–2017 map style: winter crops pale yellow, summer crops orange, meadows olive
+    assert old.get(12).colour == "#ffff7f" and old.get(11).colour == "#ff5500"
+    assert old.get(211).colour == "#aaaa00" and old.get(46).colour == "#ffb802"
     pastis = builtin("pastis")
     assert pastis.codes == list(range(20))
     assert pastis.ignore_codes == [0, 19]
