@@ -11,7 +11,14 @@ an unlabelled corpus larger than the labelled one.
 Every run is scored on the same test pixels (canonical order), twice: on the stored
 labels (noisy, as trained on) and on the generator's true labels (``reference_snapshot``),
 and the best U-BARN of each fraction is compared with the forest by McNemar's test.
-``--regimes`` trains a subset of the U-BARN regimes. Inference speed is measured with
+``--regimes`` trains a subset of the U-BARN regimes. ``--train-seeds`` repeats the whole
+comparison with other training seeds on the same scene: a seed draws the labelled patches
+of a fraction (the same for the forest and U-BARN), the forest's pixel sample, U-BARN's
+initial weights and crops, and its own pre-training; the report then adds the mean and
+spread over seeds of every score and of the paired differences (U-BARN − RF, pre-training's
+worth), since single runs of one recipe differ by as much as the effects measured. A
+run of the scene's own seed keeps its plain name, so older work folders stay reusable.
+Inference speed is measured with
 each run's map ``Predictor`` on whole test patches (raw int16 in, probabilities out: the
 forest's gap-filling and features, U-BARN's normalisation included).
 
@@ -163,20 +170,25 @@ class Bench:
 
     def __init__(self, root: Path, snapshot: Path, args: argparse.Namespace) -> None:
         self.root, self.snapshot, self.args = root, snapshot, args
+        self.seeds: list[int] = args.train_seeds
         self.devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         self.rows: list[dict[str, Any]] = []
         self.results: dict[str, dict[str, Any]] = {}
         self.pretrains = any(regime != "scratch" for regime in args.regimes)
         self.reference: Path | None = None
 
-    def ubarn_config(self, epochs: int) -> dict[str, Any]:
-        """U-BARN settings shared by every U-BARN stage."""
+    def name(self, base: str, seed: int) -> str:
+        """A run's folder name: the scene's own seed keeps the plain name (older folders)."""
+        return base if seed == self.args.seed else f"{base}-s{seed}"
+
+    def ubarn_config(self, epochs: int, seed: int) -> dict[str, Any]:
+        """U-BARN settings shared by every U-BARN stage of one training seed."""
         a = self.args
         return {
             "model": a.model,
             "epochs": epochs,
             "epoch_crops": a.epoch_crops,
-            "seed": a.seed,
+            "seed": seed,
             "device": a.device,
             "patch_size": a.crop,
             "val_size": a.val_crop,
@@ -217,37 +229,45 @@ class Bench:
         """The OSO forests, one after the other in this process, on every core."""
         from ml.rf import train_run
 
-        for fraction in self.args.fractions:
-            name = f"rf-{round(fraction * 100)}"
-            config = {"label_fraction": fraction, "seed": self.args.seed, "oso_maps": False,
-                      "plots": False}  # fmt: skip
-            self.results[name] = self.finished(name, config) or train_run(
-                stage_context(self.root, name), snapshot=self.snapshot, config=config
-            )
-            print(f"{name}: done", flush=True)
+        for seed in self.seeds:
+            for fraction in self.args.fractions:
+                name = self.name(f"rf-{round(fraction * 100)}", seed)
+                config = {"label_fraction": fraction, "seed": seed, "oso_maps": False,
+                          "plots": False}  # fmt: skip
+                self.results[name] = self.finished(name, config) or train_run(
+                    stage_context(self.root, name), snapshot=self.snapshot, config=config
+                )
+                print(f"{name}: done", flush=True)
 
-    def ubarn_stages(self) -> tuple[list[tuple], list[tuple]]:
-        """(name, stage, snapshot, config) of pre-training + scratch, then of FR and FT."""
+    def ubarn_stages(self) -> tuple[list[tuple], dict[str, list[tuple]]]:
+        """(name, stage, snapshot, config) of pre-training + scratch, then of FR and FT by
+        the name of the pre-training they start from."""
         a = self.args
         extra = unlabelled_scene(self.root / "unlabelled", a) if self.pretrains else None
-        first, after = [], []
-        if self.pretrains:
-            first.append(("pretrain", "pretrain", unlabelled_snapshot(self.snapshot, extra),
-                          self.ubarn_config(a.pretrain_epochs)))  # fmt: skip
-        for fraction in a.fractions:
-            tag = round(fraction * 100)
-            for regime in a.regimes:
-                config = {**self.ubarn_config(a.epochs), "regime": regime,
-                          "label_fraction": fraction, "class_balance": a.class_balance,
-                          "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
-                if regime != "scratch":
-                    config["pretrained"] = str(self.root / "runs" / "pretrain")
-                stage = (f"ubarn-{regime}-{tag}", "finetune", self.snapshot, config)
-                (first if regime == "scratch" else after).append(stage)
+        first: list[tuple] = []
+        after: dict[str, list[tuple]] = {}
+        for seed in self.seeds:
+            pretrain = self.name("pretrain", seed)
+            if self.pretrains:
+                first.append((pretrain, "pretrain", unlabelled_snapshot(self.snapshot, extra),
+                              self.ubarn_config(a.pretrain_epochs, seed)))  # fmt: skip
+            for fraction in a.fractions:
+                tag = round(fraction * 100)
+                for regime in a.regimes:
+                    config = {**self.ubarn_config(a.epochs, seed), "regime": regime,
+                              "label_fraction": fraction, "class_balance": a.class_balance,
+                              "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
+                    stage = (self.name(f"ubarn-{regime}-{tag}", seed), "finetune",
+                             self.snapshot, config)  # fmt: skip
+                    if regime == "scratch":
+                        first.append(stage)
+                    else:
+                        config["pretrained"] = str(self.root / "runs" / pretrain)
+                        after.setdefault(pretrain, []).append(stage)
         return first, after
 
     def train_ubarns(self) -> None:
-        """Every U-BARN stage in a process pool, FR and FT once pre-training has finished."""
+        """Every U-BARN stage in a process pool, FR and FT once their pre-training finished."""
         first, after = self.ubarn_stages()
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
@@ -266,18 +286,17 @@ class Bench:
                     pending[future] = name
 
             submit(first)
-            if "pretrain" in self.results:
-                submit(after)
+            for pretrain in [p for p in after if p in self.results]:
+                submit(after.pop(pretrain))
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name = pending.pop(future)
                     self.results[name] = future.result()
                     print(f"{name}: done", flush=True)
-                    if name == "pretrain":
-                        submit(after)
+                    submit(after.pop(name, []))
 
-    def record(self, name: str, model: str, regime: str, fraction: float | None) -> None:
+    def record(self, name: str, model: str, regime: str, fraction: float | None, seed: int) -> None:
         """Add a row; speeds are measured with the run's predictor (not for pre-training)."""
         results = self.results[name]
         run_dir = self.root / "runs" / name
@@ -293,7 +312,7 @@ class Bench:
         if "oa" in results and self.reference is not None:
             scores["true"] = self.score_on_reference(name)
         row = {"name": name, "model": model, "regime": regime, "fraction": fraction,
-               "results": results, "speeds": speeds, "scores": scores}  # fmt: skip
+               "seed": seed, "results": results, "speeds": speeds, "scores": scores}  # fmt: skip
         self.rows.append(row)
         print(_row_text(row, self.devices), flush=True)
 
@@ -310,13 +329,16 @@ class Bench:
         self.train_forests()
         self.train_ubarns()
         self.reference = reference_snapshot(self.snapshot)
-        if self.pretrains:
-            self.record("pretrain", "U-BARN", "pre-training (no labels)", None)
-        for fraction in self.args.fractions:
-            tag = round(fraction * 100)
-            self.record(f"rf-{tag}", "RF (OSO)", "supervised", fraction)
-            for regime in self.args.regimes:
-                self.record(f"ubarn-{regime}-{tag}", "U-BARN", regime, fraction)
+        for seed in self.seeds:
+            if self.pretrains:
+                pretrain = self.name("pretrain", seed)
+                self.record(pretrain, "U-BARN", "pre-training (no labels)", None, seed)
+            for fraction in self.args.fractions:
+                tag = round(fraction * 100)
+                self.record(self.name(f"rf-{tag}", seed), "RF (OSO)", "supervised", fraction, seed)
+                for regime in self.args.regimes:
+                    name = self.name(f"ubarn-{regime}-{tag}", seed)
+                    self.record(name, "U-BARN", regime, fraction, seed)
 
 
 def _fmt(value: Any, scale: float = 1.0, digits: int = 1) -> str:
@@ -325,8 +347,10 @@ def _fmt(value: Any, scale: float = 1.0, digits: int = 1) -> str:
     return f"{float(value) * scale:.{digits}f}"
 
 
-HEADER = ["model", "regime", "labels %", "OA", "kappa", "mF1", "mIoU", "epochs (best)",
-          "train time s", "infer px/s CPU"]  # fmt: skip
+HEADER = ["model", "regime", "labels %", "seed", "OA", "kappa", "mF1", "mIoU",
+          "epochs (best)", "train time s", "infer px/s CPU"]  # fmt: skip
+SCORE_COLUMNS = 8
+"""The true-label table shows the header up to mIoU (no times or speeds)."""
 
 
 def _row_text(row: dict[str, Any], devices: list[str]) -> str:
@@ -336,6 +360,7 @@ def _row_text(row: dict[str, Any], devices: list[str]) -> str:
         row["model"],
         row["regime"],
         _fmt(row["fraction"], 100, 0),
+        str(row["seed"]),
         *(_fmt(r.get(k), 100) for k in ("oa", "kappa", "mean_f1", "miou")),
         epochs,
         _fmt(r.get("fit_seconds")),
@@ -350,10 +375,12 @@ SCORES = {"stored": "the stored labels", "true": "the true labels (generator's r
 
 
 def _score_lines(bench: Bench, score: str) -> list[str]:
-    """Per fraction: the best U-BARN vs the forest (mF1, McNemar), and pre-training's worth."""
+    """Per seed and fraction: the best U-BARN vs the forest (mF1, McNemar), and
+    pre-training's worth."""
     lines = []
-    for fraction in bench.args.fractions:
-        rows = [r for r in bench.rows if r["fraction"] == fraction and score in r["scores"]]
+    for seed, fraction in [(s, f) for s in bench.seeds for f in bench.args.fractions]:
+        rows = [r for r in bench.rows if r["fraction"] == fraction and r["seed"] == seed
+                and score in r["scores"]]  # fmt: skip
         rf = next(r for r in rows if r["model"] == "RF (OSO)")
         ubarns = {r["regime"]: r for r in rows if r["model"] == "U-BARN"}
         mf1 = {regime: r["scores"][score][0]["mean_f1"] for regime, r in ubarns.items()}
@@ -368,13 +395,51 @@ def _score_lines(bench: Bench, score: str) -> list[str]:
             n = a["y_true"].size
         delta = 100 * (mf1[best] - rf["scores"][score][0]["mean_f1"])
         line = (
-            f"{fraction:.0%} labels: best U-BARN = {best} (mF1 {delta:+.1f} pts vs RF); "
-            f"McNemar on {n} test pixels: p = {test['p_value']:.3g} (RF right/U-BARN wrong "
-            f"{test['n01']}, U-BARN right/RF wrong {test['n10']})"
+            f"seed {seed}, {fraction:.0%} labels: best U-BARN = {best} "
+            f"(mF1 {delta:+.1f} pts vs RF); McNemar on {n} test pixels: "
+            f"p = {test['p_value']:.3g} (RF right/U-BARN wrong {test['n01']}, "
+            f"U-BARN right/RF wrong {test['n10']})"
         )
         if "scratch" in mf1 and "finetune" in mf1:
             line += f"; pre-training worth {100 * (mf1['finetune'] - mf1['scratch']):+.1f} pts"
         lines.append(line)
+    return lines
+
+
+def _mean_sd(values: list[float]) -> str:
+    """Mean ± sd in points, as text (sample sd; the value alone for a single seed)."""
+    points = 100 * np.asarray(values)
+    if len(points) == 1:
+        return f"{points[0]:.1f}"
+    return f"{points.mean():.1f} ± {points.std(ddof=1):.1f}"
+
+
+def _seed_summary(bench: Bench, score: str) -> list[str]:
+    """Mean ± sd over the training seeds of each run's mF1 and of the paired differences.
+
+    A difference is taken within a seed (same labelled patches, same test pixels), then
+    averaged; "n > 0" counts the seeds where it is positive.
+    """
+    regimes = bench.args.regimes
+    columns = ["RF", *regimes]
+    differences: dict[str, tuple[str, str]] = {f"{r} − RF": (r, "RF") for r in regimes}
+    if "scratch" in regimes and len(regimes) > 1:
+        differences |= {f"{r} − scratch": (r, "scratch") for r in regimes if r != "scratch"}
+    lines = [f"\nmF1 over the training seeds {bench.seeds} (mean ± sd, points):\n",
+             "| labels % | " + " | ".join([*columns, *differences]) + " |",
+             "|" + "---|" * (1 + len(columns) + len(differences))]  # fmt: skip
+    for fraction in bench.args.fractions:
+        by_seed: dict[int, dict[str, float]] = {}
+        for row in bench.rows:
+            if row["fraction"] == fraction and score in row["scores"]:
+                column = "RF" if row["model"] == "RF (OSO)" else row["regime"]
+                mf1 = row["scores"][score][0]["mean_f1"]
+                by_seed.setdefault(row["seed"], {})[column] = mf1
+        cells = [_mean_sd([s[c] for s in by_seed.values()]) for c in columns]
+        for a, b in differences.values():
+            deltas = [s[a] - s[b] for s in by_seed.values()]
+            cells.append(f"{_mean_sd(deltas)} ({sum(d > 0 for d in deltas)}/{len(deltas)} > 0)")
+        lines.append(f"| {fraction:.0%} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -388,17 +453,21 @@ def print_report(bench: Bench, setup: dict[str, Any]) -> None:
     for row in bench.rows:
         print(_row_text(row, bench.devices))
     print("\n" + "\n".join(_score_lines(bench, "stored")))
+    if len(bench.seeds) > 1:
+        print("\n".join(_seed_summary(bench, "stored")))
     scored = [row for row in bench.rows if "true" in row["scores"]]
     if not scored:
         return
-    print(f"\nScored on {SCORES['true']}:\n\n| " + " | ".join(HEADER[:7]) + " |")
-    print("|" + "---|" * 7)
+    print(f"\nScored on {SCORES['true']}:\n\n| " + " | ".join(HEADER[:SCORE_COLUMNS]) + " |")
+    print("|" + "---|" * SCORE_COLUMNS)
     for row in scored:
         r = row["scores"]["true"][0]
-        cells = [row["model"], row["regime"], _fmt(row["fraction"], 100, 0),
+        cells = [row["model"], row["regime"], _fmt(row["fraction"], 100, 0), str(row["seed"]),
                  *(_fmt(r[k], 100) for k in ("oa", "kappa", "mean_f1", "miou"))]  # fmt: skip
         print("| " + " | ".join(cells) + " |")
     print("\n" + "\n".join(_score_lines(bench, "true")))
+    if len(bench.seeds) > 1:
+        print("\n".join(_seed_summary(bench, "true")))
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:
@@ -437,7 +506,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the scene (data) seed")
+    parser.add_argument(
+        "--train-seeds", default=None,
+        help="training seeds, comma-separated, each a whole comparison (default: --seed)",
+    )  # fmt: skip
     parser.add_argument("--device", default="auto", help="U-BARN training device")
     parser.add_argument("--jobs", type=int, default=2, help="U-BARN runs trained at once")
     parser.add_argument(
@@ -458,6 +531,13 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     if set(asked) - set(REGIMES):
         parser.error(f"--regimes takes some of {', '.join(REGIMES)}, got {args.regimes!r}")
     args.regimes = [r for r in REGIMES if r in asked]
+    try:
+        seeds = [int(s) for s in args.train_seeds.split(",")] if args.train_seeds else [args.seed]
+    except ValueError:
+        parser.error(f"--train-seeds takes integers separated by commas, got {args.train_seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"--train-seeds repeats a seed: {args.train_seeds!r}")
+    args.train_seeds = seeds
     return args
 
 

@@ -6,12 +6,13 @@
 # .whl/, which travels with the command. The GPU tests run without tests/conftest.py
 # (--confcutdir), which imports the web backend. Each step's output is teed into OUTDIR.
 # The tests and the throughput are each cut at 150 s. The comparison (tiny model, both
-# label fractions) trains four runs at a time on the one GPU and is cut 30 s before the
-# deadline; the finished runs' results (stored and true labels) and learning curves come
-# back as OUTDIR/runs.tgz, so a cut benchmark still leaves its figures. On an H200 the
-# whole script took 306 s.
+# label fractions, RF vs U-BARN from scratch and fine-tuned, once per training seed of
+# SEEDS) trains four runs at a time on the one GPU and is cut 30 s before the deadline;
+# the finished runs' results and learning curves come back as OUTDIR/runs.tgz, so a cut
+# benchmark still leaves its figures (the true-label scores are computed once every run
+# has finished). On an H200 the whole script took 306 s with the three regimes and one seed.
 #
-#     BUDGET=540 bash bench/gpu_check.sh OUTDIR
+#     BUDGET=540 SEEDS=0,1 bash bench/gpu_check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: bash bench/gpu_check.sh OUTDIR}
 deadline=$((SECONDS + ${BUDGET:-540}))
@@ -24,5 +25,6 @@ timeout 150 python3 -m pytest --confcutdir=tests/ml -q tests/ml/train/test_ubarn
 timeout 150 python3 bench/bench_ubarn_throughput.py --repeats 3 --threads "$(nproc)" 2>&1 | tee "$out/throughput.txt"
 timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches 49 --size 64 \
     --dates 30 --unlabelled-patches 196 --epochs 120 --patience 20 --lr-patience 10 \
-    --jobs 4 --threads 2 --speed-patches 4 --keep /tmp/gpu-bench 2>&1 | tee "$out/experiment.txt"
+    --regimes scratch,finetune --train-seeds "${SEEDS:-0,1}" --jobs 4 --threads 2 \
+    --speed-patches 4 --keep /tmp/gpu-bench 2>&1 | tee "$out/experiment.txt"
 (cd /tmp/gpu-bench && find runs reference -name "*.json" | tar czf "$out/runs.tgz" -T -)
