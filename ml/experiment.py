@@ -7,15 +7,24 @@ IEEE JSTARS 17, 2024, Sec. IV). Each stage writes into its own sub-folder and is
 when its results already exist, so a comparison job that was requeued resumes where it
 stopped. The table compares test OA, kappa, mean F1 and mIoU, with McNemar's test of
 each U-BARN run against the forest on the same test pixels.
+
+With several ``seeds`` the four runs are repeated once per seed, in ``seed-<n>/``
+sub-folders: a seed draws the labelled patches of the fraction (the same for the forest and
+U-BARN), the forest's pixel sample and U-BARN's initial weights and crops. Single runs of
+one recipe differ by points of mean F1, as much as the effects the study measures, so the
+summary gives each run's mean and spread over seeds, and the paired differences (U-BARN
+minus the forest of the same seed, fine-tuned minus from scratch) with how many seeds
+each is positive in.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -24,6 +33,7 @@ from ml.context import JobContext
 from ml.metrics import OVERALL_KEYS, mcnemar
 
 TRAINING_KEYS = ("model", "epochs", "lr", "batch_size", "patch_size", "seed", "device")
+RF_TITLE, SCRATCH_TITLE = "Random Forest (OSO)", "U-BARN from scratch"
 
 
 @dataclass
@@ -72,6 +82,7 @@ class Stage:
     share: float
     trainer: Callable[..., dict[str, Any]]
     config: Callable[[dict[str, Any], Path], dict[str, Any]]
+    """(experiment config, folder of this seed's stages) → the trainer's config."""
 
 
 def _training(c: dict[str, Any]) -> dict[str, Any]:
@@ -90,12 +101,12 @@ def _pretrain_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
     return {**_training(c), "epochs": c.get("pretrain_epochs", c.get("epochs", 10))}
 
 
-def _finetune_config(c: dict[str, Any], out: Path) -> dict[str, Any]:
+def _finetune_config(c: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {
         **_training(c),
         "regime": "finetune",
         "label_fraction": c["label_fraction"],
-        "pretrained": str(out / "pretrain"),
+        "pretrained": str(folder / "pretrain"),
     }
 
 
@@ -104,8 +115,8 @@ def _stages() -> list[Stage]:
     from ml.train import finetune, pretrain
 
     return [
-        Stage("rf", "train_rf", "Random Forest (OSO)", 0.1, rf.train_run, _rf_config),
-        Stage("scratch", "finetune", "U-BARN from scratch", 0.3, finetune.run, _scratch_config),
+        Stage("rf", "train_rf", RF_TITLE, 0.1, rf.train_run, _rf_config),
+        Stage("scratch", "finetune", SCRATCH_TITLE, 0.3, finetune.run, _scratch_config),
         Stage("pretrain", "pretrain", "U-BARN pre-training", 0.3, pretrain.run, _pretrain_config),
         Stage("finetune", "finetune", "U-BARN pre-trained + fine-tuned", 0.3, finetune.run,
               _finetune_config),
@@ -113,54 +124,116 @@ def _stages() -> list[Stage]:
 
 
 def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Run the four stages; returns {"runs": [...], "table": [...]} (see the module doc).
+    """Run the four stages once per seed; returns {"runs", "table", "summary"}.
+
+    The table and the summary (see ``comparison_table`` and ``seed_summary``; the summary
+    is empty for one seed) are also written to ``ctx.out_dir / "comparison.json"``.
 
     Args:
-        ctx: job context; each stage writes into ``ctx.out_dir / <stage>``.
+        ctx: job context; each stage writes into ``ctx.out_dir / <stage>``, or
+            ``ctx.out_dir / seed-<n> / <stage>`` with several seeds.
         snapshot: the training-set snapshot every stage uses.
         config: label_fraction, epochs, pretrain_epochs, lr, batch_size, patch_size,
-            seed, device, model.
+            seed, device, model; ``seeds`` (a list) repeats the comparison, replacing seed.
     """
     config = {"label_fraction": 1.0, "seed": 0, **config}
+    seeds = list(config.pop("seeds", None) or [config["seed"]])
     out = Path(ctx.out_dir)
-    runs, start = [], 0.0
-    for stage in _stages():
-        sub = StageContext(ctx, stage.name, start, start + stage.share)
-        start += stage.share
-        done = sub.out_dir / "results.json"
-        if done.is_file():
-            ctx.logger.info("experiment: %s already done, skipped", stage.name)
-            results = json.loads(done.read_text())
-        else:
-            ctx.logger.info("experiment: %s", stage.title)
-            results = stage.trainer(sub, snapshot=Path(snapshot), config=stage.config(config, out))
-            if results.get("status") == "cancelled":
-                return {"status": "cancelled", "stage": stage.name}
-        runs.append(
-            {"kind": stage.kind, "name": stage.title, "out_dir": stage.name, "results": results}
-        )
+    runs, start, per_seed = [], 0.0, 1.0 / len(seeds)
+    for seed in seeds:
+        folder = PurePosixPath(f"seed-{seed}") if len(seeds) > 1 else PurePosixPath()
+        suffix = f", seed {seed}" if len(seeds) > 1 else ""
+        for stage in _stages():
+            name = str(folder / stage.name)
+            sub = StageContext(ctx, name, start, start + stage.share * per_seed)
+            start += stage.share * per_seed
+            done = sub.out_dir / "results.json"
+            if done.is_file():
+                ctx.logger.info("experiment: %s already done, skipped", name)
+                results = json.loads(done.read_text())
+            else:
+                ctx.logger.info("experiment: %s%s", stage.title, suffix)
+                trainer_config = stage.config({**config, "seed": seed}, out / folder)
+                results = stage.trainer(sub, snapshot=Path(snapshot), config=trainer_config)
+                if results.get("status") == "cancelled":
+                    return {"status": "cancelled", "stage": name}
+            runs.append({"kind": stage.kind, "name": stage.title + suffix, "out_dir": name,
+                         "stage": stage.title, "seed": seed, "results": results})  # fmt: skip
     table = comparison_table(out, runs)
-    (out / "comparison.json").write_text(json.dumps(table, indent=2))
+    summary = seed_summary(table) if len(seeds) > 1 else []
+    (out / "comparison.json").write_text(
+        json.dumps({"seeds": seeds, "table": table, "summary": summary}, indent=2)
+    )
     ctx.progress(1.0, "comparison done")
-    return {"runs": runs, "table": table}
+    return {"runs": runs, "table": table, "summary": summary}
 
 
 def comparison_table(out: Path, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per evaluated run: metrics, training time, McNemar p-value against the RF."""
-    reference = out / "rf" / "predictions.npz"
+    """One row per evaluated run: metrics, training time, McNemar p-value against the RF
+    of the same seed (the one in the same folder)."""
     rows = []
     for entry in runs:
         results = entry["results"]
         if "oa" not in results:  # pre-training has no land-cover metrics
             continue
-        row = {"run": entry["name"], **{k: results.get(k) for k in OVERALL_KEYS}}
+        row = {"run": entry["name"], "stage": entry.get("stage", entry["name"]),
+               "seed": entry.get("seed"), **{k: results.get(k) for k in OVERALL_KEYS}}  # fmt: skip
         row["fit_seconds"] = results.get("fit_seconds")
-        predictions = out / entry["out_dir"] / "predictions.npz"
+        stage_dir = out / entry["out_dir"]
+        reference = stage_dir.parent / "rf" / "predictions.npz"
+        predictions = stage_dir / "predictions.npz"
         row["mcnemar_p_vs_rf"] = None
-        if entry["out_dir"] != "rf" and reference.is_file() and predictions.is_file():
+        if stage_dir.name != "rf" and reference.is_file() and predictions.is_file():
             with np.load(reference) as a, np.load(predictions) as b:
                 if np.array_equal(a["y_true"], b["y_true"]):
                     test = mcnemar(a["y_true"], a["y_pred"], b["y_pred"])
                     row["mcnemar_p_vs_rf"] = test["p_value"]
         rows.append(row)
     return rows
+
+
+def _spread(values: list[float]) -> dict[str, float | int]:
+    """Mean, sample standard deviation (0 for one value) and count of ``values``."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.fmean(values), "sd": sd, "n": len(values)}
+
+
+def seed_summary(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per run (stage), over the seeds: mean and sd of each metric, and paired differences.
+
+    A difference is taken within a seed (same labelled patches, same test pixels) and then
+    averaged: mean F1 minus the forest's for every U-BARN run, and minus U-BARN from
+    scratch's for the pre-trained one (pre-training's worth); "wins" counts the seeds where
+    it is positive. Seeds missing a run are left out of the differences that need it.
+    """
+    by_stage: dict[str, dict[Any, dict[str, Any]]] = {}
+    for row in table:
+        by_stage.setdefault(row["stage"], {})[row["seed"]] = row
+    summary = []
+    for stage, rows in by_stage.items():
+        entry: dict[str, Any] = {"stage": stage, "n_seeds": len(rows)}
+        for key in OVERALL_KEYS:
+            entry[key] = _spread([r[key] for r in rows.values()])
+        baselines = {"rf": RF_TITLE, "scratch": SCRATCH_TITLE}
+        entry["mean_f1_minus"] = {}
+        for label, baseline in baselines.items():
+            if stage in (RF_TITLE, baseline) or baseline not in by_stage:
+                continue
+            paired = [
+                r["mean_f1"] - by_stage[baseline][seed]["mean_f1"]
+                for seed, r in rows.items()
+                if seed in by_stage[baseline]
+            ]
+            if paired:
+                entry["mean_f1_minus"][label] = {
+                    **_spread(paired),
+                    "wins": sum(d > 0 for d in paired),
+                }
+        summary.append(entry)
+    return summary
+
+
+def spread_text(spread: dict[str, Any], *, signed: bool = False) -> str:
+    """A ``_spread`` as text, 3 decimals as on the runs pages: "0.853 ± 0.012"."""
+    mean = f"{spread['mean']:+.3f}" if signed else f"{spread['mean']:.3f}"
+    return f"{mean} ± {spread['sd']:.3f}"

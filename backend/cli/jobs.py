@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -151,6 +152,11 @@ def experiment(
     pretrain_epochs: int = typer.Option(10, help="U-BARN pre-training epochs."),
     model: str = typer.Option("tiny", help="U-BARN size: tiny or paper."),
     seed: int = typer.Option(0),
+    seeds: str | None = typer.Option(
+        None,
+        help="Several seeds, e.g. '0,1,2': the comparison once per seed, then the mean "
+        "and spread over seeds (replaces --seed).",
+    ),  # fmt: skip
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     include_unreviewed: bool = typer.Option(False, help="Also use patches nobody reviewed."),
 ) -> None:
@@ -174,7 +180,11 @@ def experiment(
             "model": model, "seed": seed, "device": device,
         }  # fmt: skip
         try:
-            job_service.validate_params("compare", {"dataset_id": row.id, **config})
+            checked = job_service.validate_params(
+                "compare", {"dataset_id": row.id, **config, "seeds": seeds}
+            )
+            if checked["seeds"]:
+                config["seeds"] = checked["seeds"]
             training_set = create_training_set(
                 session=session, settings=settings, dataset_id=row.id,
                 include_unreviewed=include_unreviewed,
@@ -199,7 +209,26 @@ def experiment(
     console.print(
         f"Training set {training_set.id}: {training_set.n_patches} patches; outputs in {folder}"
     )
-    Console(width=max(console.width, 120)).print(table)  # one line per run, even if narrow
+    wide = Console(width=max(console.width, 120))  # one line per run, even if narrow
+    wide.print(table)
+    if result["summary"]:
+        wide.print(_summary_table(result["summary"]))
+
+
+def _summary_table(summary: list[dict[str, Any]]) -> Table:
+    """Mean ± sd over the seeds, and the paired mean-F1 differences with their wins."""
+    from ml.experiment import spread_text
+
+    table = Table("run", "seeds", "OA", "kappa", "mean F1", "mIoU", "mean F1 − RF",
+                  "mean F1 − scratch", title="Over the seeds: mean ± sd")  # fmt: skip
+    for entry in summary:
+        differences = [
+            f"{spread_text(d, signed=True)} ({d['wins']}/{d['n']} > 0)" if d else "–"
+            for d in (entry["mean_f1_minus"].get(k) for k in ("rf", "scratch"))
+        ]
+        metrics = [spread_text(entry[k]) for k in ("oa", "kappa", "mean_f1", "miou")]
+        table.add_row(entry["stage"], str(entry["n_seeds"]), *metrics, *differences)
+    return table
 
 
 def register(root: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.db import get_sessionmaker
 from backend.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, check_csrf
+from backend.errors import NotFound
 from backend.models import Dataset, Run, TrainingSet
 from backend.schemas.jobs import PARAMS, JobEventOut, JobIn, JobOut
 from backend.services import jobs as service
 from backend.services import queue
+from backend.services.experiments import job_comparison
 from backend.services.queue import FINISHED
 from backend.templating import render
 
@@ -54,6 +56,20 @@ def list_jobs(
 def get_job(job_id: int, session: SessionDep, _: CurrentUser) -> JobOut:
     """One job with its progress, elapsed time, ETA and runs."""
     return service.job_out(session=session, job=service.get_job(session=session, job_id=job_id))
+
+
+@router.get("/{job_id}/comparison")
+def get_comparison(
+    job_id: int, session: SessionDep, settings: SettingsDep, _: CurrentUser
+) -> dict[str, Any]:
+    """A finished comparison job's table, and its mean and spread over seeds."""
+    job = service.get_job(session=session, job_id=job_id)
+    comparison = job_comparison(session=session, settings=settings, job=job)
+    if comparison is None:
+        raise NotFound(
+            f"Job {job_id} has no comparison table: only a comparison job that succeeded has one."
+        )
+    return comparison
 
 
 @router.get("/{job_id}/events")
@@ -155,7 +171,11 @@ def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLR
 
 
 @pages.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(job_id: int, request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    """One job live: progress, ETA, log, metric curves, cancel and retry."""
-    job = service.job_out(session=session, job=service.get_job(session=session, job_id=job_id))
-    return render(request, "job.html", user, job=job)
+def job_page(
+    job_id: int, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> HTMLResponse:
+    """One job live: progress, ETA, log, metric curves, cancel and retry; a comparison's table."""
+    row = service.get_job(session=session, job_id=job_id)
+    comparison = job_comparison(session=session, settings=settings, job=row)
+    job = service.job_out(session=session, job=row)
+    return render(request, "job.html", user, job=job, comparison=comparison)

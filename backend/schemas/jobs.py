@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from backend.models.datasets import PatchStatus
 
@@ -29,6 +29,32 @@ LabelFraction = Annotated[float, Field(gt=0, le=1)]
 ClassBalance = Annotated[float, Field(ge=0, le=1)]
 CropBalance = Annotated[float, Field(ge=0, le=1)]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+MAX_SEEDS = 20
+
+
+def _seed_list(value: Any) -> Any:
+    """Accept "0, 1, 2" (as typed in the form) as well as a JSON list of whole numbers."""
+    if isinstance(value, str):
+        tokens = value.replace(",", " ").split()
+        if not all(t.isdigit() for t in tokens):
+            raise ValueError("give whole numbers from 0 up, separated by commas, e.g. 0, 1, 2")
+        return [int(t) for t in tokens]
+    return value
+
+
+def _distinct_seeds(seeds: list[int]) -> list[int]:
+    if not seeds:
+        raise ValueError("give at least one seed, e.g. 0, 1, 2")
+    if len(seeds) > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds at once, got {len(seeds)}")
+    if any(not 0 <= s <= 2**31 - 1 for s in seeds):
+        raise ValueError("seeds are whole numbers from 0 to 2147483647")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("a seed is given twice; each seed repeats the comparison once")
+    return seeds
+
+
+Seeds = Annotated[list[int], BeforeValidator(_seed_list), AfterValidator(_distinct_seeds)]
 Device = Literal["auto", "cpu", "cuda"]
 ModelSize = Literal["tiny", "paper"]
 
@@ -108,7 +134,10 @@ class EvaluateParams(Source):
 
 
 class CompareParams(Source):
-    """A whole experiment: RF, U-BARN from scratch, pre-training + fine-tuning."""
+    """A whole experiment: RF, U-BARN from scratch, pre-training + fine-tuning.
+
+    ``seeds`` repeats it once per seed (replacing ``seed``), for the spread over seeds.
+    """
 
     model: ModelSize = "tiny"
     label_fraction: LabelFraction = 1.0
@@ -118,6 +147,7 @@ class CompareParams(Source):
     batch_size: BatchSize | None = None
     patch_size: PatchSize | None = None
     seed: Seed = 0
+    seeds: Seeds | None = None
     device: Device = "auto"
 
 

@@ -106,3 +106,30 @@ def test_train_from_the_form_then_compare_with_rf(
     page.wait_for_url("**/runs/compare*")
     assert page.locator("#compare-metrics tr").count() == 5
     assert "McNemar" in page.locator("#mcnemar").inner_text()
+
+
+def test_a_comparison_over_seeds_from_the_form_shows_its_spread(
+    page, make_user, ingested_dataset, worker
+) -> None:  # noqa: ANN001
+    make_user("rev", "reviewer")
+    browser_login(page, "rev")
+    _launch(page, "compare", "tiny", epochs="1", pretrain_epochs="1", seeds="0, x")
+    error = page.locator('.field-error[data-for="seeds"]')
+    error.wait_for()
+    assert "separated by commas" in error.inner_text()
+    assert page.url.endswith("/jobs")
+
+    page.fill("input[name=seeds]", "0, 1")
+    page.click("#launch-form button[type=submit]")
+    page.wait_for_url("**/jobs/*")
+    # rendered by the server: the page reloads itself when the comparison has succeeded
+    page.locator("#comparison-summary").wait_for(timeout=240_000)
+    assert page.locator("#job-state").inner_text() == "succeeded"
+    assert page.locator("#comparison-table tbody tr").count() == 6  # 3 scored runs × 2 seeds
+    fine_tuned = page.locator(
+        '#comparison-summary tr[data-stage="U-BARN pre-trained + fine-tuned"]'
+    )
+    assert "/2 > 0)" in fine_tuned.inner_text()  # paired with the forest over both seeds
+    page.locator("#comparison-table a", has_text="U-BARN from scratch, seed 1").click()
+    page.wait_for_url("**/runs/*")
+    assert page.locator("#run-metrics [data-metric=oa]").inner_text() != "–"

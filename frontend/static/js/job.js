@@ -16,6 +16,10 @@ function duration(seconds) {
 }
 
 function showJob(data) {
+  // a comparison's table is rendered by the server: reload when the job has just succeeded
+  if (data.kind === "compare" && data.state === "succeeded" && !FINISHED.includes(root.dataset.state)) {
+    window.location.reload();
+  }
   job = { ...data, seenAt: Date.now() };
   root.dataset.state = job.state;
   $("job-state").textContent = job.state;

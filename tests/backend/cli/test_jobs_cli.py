@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from backend import db
 from backend.cli import app
-from backend.models import Job, Run
+from backend.models import Job, Run, TrainingSet
 
 runner = CliRunner()
 
@@ -44,3 +44,28 @@ def test_experiment_prints_the_comparison_table(ingested_dataset) -> None:  # no
         assert session.scalar(select(func.count()).select_from(Run)) == 0  # a CLI run, not a job
     missing = runner.invoke(app, ["experiment", "nope"])
     assert missing.exit_code == 2 and "No dataset" in missing.output
+    with db.get_sessionmaker()() as session:
+        snapshots = session.scalar(select(func.count()).select_from(TrainingSet))
+    twice = runner.invoke(app, ["experiment", "tiny", "--seeds", "0,0", "--include-unreviewed"])
+    assert twice.exit_code == 2 and "a seed is given twice" in twice.output
+    with db.get_sessionmaker()() as session:  # refused before any snapshot is taken
+        assert session.scalar(select(func.count()).select_from(TrainingSet)) == snapshots
+
+
+def test_the_spread_over_seeds_prints_as_mean_and_sd_with_the_wins() -> None:
+    from rich.console import Console
+
+    from backend.cli.jobs import _summary_table
+    from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary
+
+    table = [
+        {"run": f"{stage}, seed {seed}", "stage": stage, "seed": seed, "oa": 0.9,
+         "kappa": 0.8, "mean_f1": mf1, "miou": 0.5}
+        for seed, scores in enumerate([(0.70, 0.60), (0.50, 0.56)])
+        for stage, mf1 in zip((RF_TITLE, SCRATCH_TITLE), scores, strict=True)
+    ]  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(_summary_table(seed_summary(table)))
+    text = console.export_text()
+    assert "0.600 ± 0.141" in text  # the forest: 0.70 and 0.50
+    assert "-0.020 ± 0.113 (1/2 > 0)" in text  # from scratch − RF: −0.10 then +0.06

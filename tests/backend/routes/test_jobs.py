@@ -90,6 +90,11 @@ BAD = [
     ("finetune", {"regime": "frozen"}, 422, "params"),
     ("finetune", {"regime": "finetune", "pretrained_run_id": 999}, 404, "pretrained_run_id"),
     ("evaluate", {"run_id": 999}, 404, "run_id"),
+    ("compare", {"seeds": "0, x"}, 422, "seeds"),
+    ("compare", {"seeds": "1, 1"}, 422, "seeds"),
+    ("compare", {"seeds": ""}, 422, "seeds"),
+    ("compare", {"seeds": [-1]}, 422, "seeds"),
+    ("compare", {"seeds": ",".join(map(str, range(21)))}, 422, "seeds"),
     ("nonsense", {}, 422, "kind"),
 ]
 

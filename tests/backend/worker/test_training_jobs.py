@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend import db
@@ -14,7 +16,9 @@ from backend.services import jobs
 from backend.services.runs import compare
 from backend.worker.local import LocalBackend
 from backend.worker.supervisor import Supervisor
+from ml.metrics import mcnemar
 from tests.backend.worker.conftest import job
+from tests.conftest import login
 
 
 def _launch(kind: str, **params: object) -> int:
@@ -63,3 +67,57 @@ def test_random_forest_ubarn_and_evaluation_jobs_record_runs(
     with db.get_sessionmaker()() as session:
         cmp = compare(session=session, settings=get_settings(), a_id=rf_run.id, b_id=ft_run.id)
     assert cmp["mcnemar"]["available"], cmp["mcnemar"]  # same test pixels, in the same order
+
+
+STAGES = ["Random Forest (OSO)", "U-BARN from scratch", "U-BARN pre-training",
+          "U-BARN pre-trained + fine-tuned"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
+    ingested_dataset,  # noqa: ANN001
+    fast_queue: None,
+    client: TestClient,
+    make_user,  # noqa: ANN001
+) -> None:
+    comparison_job = _launch("compare", dataset_id=ingested_dataset.id, include_unreviewed=True,
+                             seeds="0, 1", epochs=1, pretrain_epochs=1, device="cpu")  # fmt: skip
+    assert job(comparison_job).params["seeds"] == [0, 1]  # as typed in the form, validated
+    _work()
+    assert job(comparison_job).state == "succeeded", job(comparison_job).error
+    runs = _runs(comparison_job)
+    assert [r.name for r in runs] == [f"{stage}, seed {s}" for s in (0, 1) for stage in STAGES]
+    out = get_settings().path(f"jobs/{comparison_job}/out")
+    assert all(get_settings().path(r.out_dir).parent.name in ("seed-0", "seed-1") for r in runs)
+
+    make_user("ann", "annotator")
+    login(client, "ann")
+    body = client.get(f"/api/v1/jobs/{comparison_job}/comparison").json()
+    assert body["seeds"] == [0, 1] and len(body["table"]) == 6  # pre-training has no scores
+    by_name = {r.name: r for r in runs}
+    for row in body["table"]:
+        assert row["run_id"] == by_name[row["run"]].id
+        assert row["mean_f1"] == pytest.approx(by_name[row["run"]].metrics["mean_f1"])
+    # McNemar's test of each U-BARN run is against the forest of its own seed
+    row = next(r for r in body["table"] if r["run"] == "U-BARN from scratch, seed 1")
+    with (
+        np.load(out / "seed-1" / "rf" / "predictions.npz") as a,
+        np.load(out / "seed-1" / "scratch" / "predictions.npz") as b,
+    ):
+        expected = mcnemar(a["y_true"], a["y_pred"], b["y_pred"])["p_value"]
+    assert row["mcnemar_p_vs_rf"] == pytest.approx(expected)
+    fine_tuned = next(e for e in body["summary"] if e["stage"] == STAGES[3])
+    scores = [r["mean_f1"] for r in body["table"] if r["run"].startswith(STAGES[3])]
+    assert fine_tuned["n_seeds"] == 2
+    assert fine_tuned["mean_f1"]["mean"] == pytest.approx(sum(scores) / 2)
+    assert fine_tuned["mean_f1_minus"]["rf"]["n"] == 2
+
+    page = client.get(f"/jobs/{comparison_job}")
+    assert page.status_code == 200
+    assert "Over the seeds 0, 1: mean ± sd" in page.text
+    assert f'href="/runs/{runs[0].id}">Random Forest (OSO), seed 0</a>' in page.text
+
+    other = _launch("selftest", steps=1)
+    missing = client.get(f"/api/v1/jobs/{other}/comparison")
+    assert missing.status_code == 404 and "only a comparison job" in missing.json()["detail"]
+    assert "comparison-table" not in client.get(f"/jobs/{other}").text
