@@ -130,6 +130,10 @@ def test_a_comparison_over_seeds_from_the_form_shows_its_spread(
         '#comparison-summary tr[data-stage="U-BARN pre-trained + fine-tuned"]'
     )
     assert "/2 > 0)" in fine_tuned.inner_text()  # paired with the forest over both seeds
+    # one chart per curve, one line per seed: 8 curves (3 + 2 pre-training + 3), not 16
+    page.wait_for_function("document.querySelectorAll('.chart[data-metric]').length === 8")
+    legend = page.locator('.chart[data-metric="finetune/val_mF1"] .u-legend').inner_text()
+    assert "seed 0" in legend and "seed 1" in legend
     page.locator("#comparison-table a", has_text="U-BARN from scratch, seed 1").click()
     page.wait_for_url("**/runs/*")
     assert page.locator("#run-metrics [data-metric=oa]").inner_text() != "–"

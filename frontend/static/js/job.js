@@ -44,29 +44,44 @@ function showTimes() {
   $("job-eta").textContent = running ? duration(job.eta_s === null ? null : Math.max(0, job.eta_s - since)) : "–";
 }
 
-// -- metric curves: one uPlot chart per metric name -------------------------------------
-const series = new Map(); // name -> {points: Map(step -> value), plot}
+// -- metric curves: one uPlot chart per metric, one line per seed -------------------------
+// A comparison over several seeds names its metrics "seed-<n>/<stage>/<metric>": the seeds
+// of one curve share a chart, so that their spread shows at a glance.
+const charts = new Map(); // chart name -> {lines: Map(label -> Map(step -> value)), plot}
 const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+const COLOURS = ["#0b6e4f", "#c2410c", "#1d4ed8", "#a21caf", "#854d0e", "#0e7490", "#be123c", "#4d7c0f"];
+
+function chartOf(name) {
+  const seeded = /^seed-(\d+)\/(.+)$/.exec(name);
+  return seeded ? { chart: seeded[2], line: `seed ${seeded[1]}` } : { chart: name, line: name };
+}
 
 function addMetric({ name, value, step }) {
   $("no-metrics")?.remove();
-  let entry = series.get(name);
+  const { chart, line } = chartOf(name);
+  let entry = charts.get(chart);
   if (!entry) {
     const box = document.createElement("div");
     box.className = "chart";
-    box.dataset.metric = name;
+    box.dataset.metric = chart;
     $("charts").append(box);
     const plot = new uPlot(
-      { title: name, width: 420, height: 220, scales: { x: { time: false } },
+      { title: chart, width: 420, height: 220, scales: { x: { time: false } },
         axes: [{ incrs: WHOLE_STEPS }], // steps are epochs: no tick at epoch 0.2
-        series: [{ label: "step" }, { label: name, stroke: "#0b6e4f", width: 2, points: { show: true } }] },
-      [[], []], box);
-    entry = { points: new Map(), plot };
-    series.set(name, entry);
+        series: [{ label: "step" }] },
+      [[]], box);
+    entry = { lines: new Map(), plot };
+    charts.set(chart, entry);
   }
-  entry.points.set(step, value);
-  const steps = [...entry.points.keys()].sort((a, b) => a - b);
-  entry.plot.setData([steps, steps.map((s) => entry.points.get(s))]);
+  if (!entry.lines.has(line)) {
+    const stroke = COLOURS[entry.lines.size % COLOURS.length];
+    entry.lines.set(line, new Map());
+    entry.plot.addSeries({ label: line, stroke, width: 2, points: { show: true } }, entry.lines.size);
+  }
+  entry.lines.get(line).set(step, value);
+  const lines = [...entry.lines.values()];
+  const steps = [...new Set(lines.flatMap((points) => [...points.keys()]))].sort((a, b) => a - b);
+  entry.plot.setData([steps, ...lines.map((points) => steps.map((s) => points.get(s) ?? null))]);
 }
 
 function addLog({ level, message, at }) {
