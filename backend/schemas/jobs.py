@@ -29,6 +29,8 @@ LabelFraction = Annotated[float, Field(gt=0, le=1)]
 ClassBalance = Annotated[float, Field(ge=0, le=1)]
 CropBalance = Annotated[float, Field(ge=0, le=1)]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Patience = Annotated[int, Field(ge=1, le=1000)]
+"""Epochs without a better validation score before training stops; ≥ epochs: never early."""
 MAX_SEEDS = 20
 
 
@@ -86,6 +88,9 @@ class TrainingParams(Source):
     batch_size: BatchSize | None = None
     """None: the model preset's (tiny: 8 crops of 16 px; paper: 2 of 64 px)."""
     patch_size: PatchSize | None = None
+    patience: Patience | None = None
+    """None: the preset's (tiny 5, paper 20). On a small validation split a plateau can be
+    chance: as many as ``epochs`` never stops early (the best epoch is kept either way)."""
     seed: Seed = 0
     device: Device = "auto"
 
@@ -146,6 +151,7 @@ class CompareParams(Source):
     lr: LearningRate = 1e-3
     batch_size: BatchSize | None = None
     patch_size: PatchSize | None = None
+    patience: Patience | None = None
     seed: Seed = 0
     seeds: Seeds | None = None
     device: Device = "auto"

@@ -81,6 +81,8 @@ BAD = [
     ("finetune", {"crop_balance": -0.1}, 422, "crop_balance"),
     ("finetune", {"crop_balance": 2}, 422, "crop_balance"),
     ("finetune", {"head_lr": 0}, 422, "head_lr"),
+    ("finetune", {"patience": 0}, 422, "patience"),
+    ("compare", {"patience": 1001}, 422, "patience"),
     ("finetune", {"head_lr": 2}, 422, "head_lr"),
     ("train_rf", {"label_fraction": 1.01}, 422, "label_fraction"),
     ("finetune", {"device": "tpu"}, 422, "device"),
