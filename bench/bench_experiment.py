@@ -59,6 +59,7 @@ import torch
 from ml.context import LocalContext
 from ml.data.snapshot import TrainingSet, make_training_set
 from ml.data.store import read_patch
+from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary
 from ml.metrics import mcnemar
 from ml.models.registry import load_predictor
 
@@ -412,39 +413,37 @@ def _score_lines(bench: Bench, score: str) -> list[str]:
     return lines
 
 
-def _mean_sd(values: list[float]) -> str:
-    """Mean ± sd in points, as text (sample sd; the value alone for a single seed)."""
-    points = 100 * np.asarray(values)
-    if len(points) == 1:
-        return f"{points[0]:.1f}"
-    return f"{points.mean():.1f} ± {points.std(ddof=1):.1f}"
+def _points(spread: dict[str, Any]) -> str:
+    """An ``ml.experiment`` spread in points: "mean ± sd" (the value alone for one seed)."""
+    if spread["n"] == 1:
+        return f"{100 * spread['mean']:.1f}"
+    return f"{100 * spread['mean']:.1f} ± {100 * spread['sd']:.1f}"
 
 
 def _seed_summary(bench: Bench, score: str) -> list[str]:
-    """Mean ± sd over the training seeds of each run's mF1 and of the paired differences.
-
-    A difference is taken within a seed (same labelled patches, same test pixels), then
-    averaged; "n > 0" counts the seeds where it is positive.
+    """Mean ± sd over the training seeds of each run's mF1 and of the paired differences,
+    as ``ml.experiment.seed_summary`` computes them for a comparison job (a difference is
+    taken within a seed, then averaged; "n > 0" counts the seeds where it is positive).
     """
     regimes = bench.args.regimes
-    columns = ["RF", *regimes]
-    differences: dict[str, tuple[str, str]] = {f"{r} − RF": (r, "RF") for r in regimes}
+    stages = {"RF": RF_TITLE, **{r: SCRATCH_TITLE if r == "scratch" else r for r in regimes}}
+    differences = {f"{r} − RF": (stages[r], "rf") for r in regimes}
     if "scratch" in regimes and len(regimes) > 1:
-        differences |= {f"{r} − scratch": (r, "scratch") for r in regimes if r != "scratch"}
+        differences |= {f"{r} − scratch": (stages[r], "scratch") for r in regimes if r != "scratch"}
     lines = [f"\nmF1 over the training seeds {bench.seeds} (mean ± sd, points):\n",
-             "| labels % | " + " | ".join([*columns, *differences]) + " |",
-             "|" + "---|" * (1 + len(columns) + len(differences))]  # fmt: skip
+             "| labels % | " + " | ".join([*stages, *differences]) + " |",
+             "|" + "---|" * (1 + len(stages) + len(differences))]  # fmt: skip
     for fraction in bench.args.fractions:
-        by_seed: dict[int, dict[str, float]] = {}
-        for row in bench.rows:
-            if row["fraction"] == fraction and score in row["scores"]:
-                column = "RF" if row["model"] == "RF (OSO)" else row["regime"]
-                mf1 = row["scores"][score][0]["mean_f1"]
-                by_seed.setdefault(row["seed"], {})[column] = mf1
-        cells = [_mean_sd([s[c] for s in by_seed.values()]) for c in columns]
-        for a, b in differences.values():
-            deltas = [s[a] - s[b] for s in by_seed.values()]
-            cells.append(f"{_mean_sd(deltas)} ({sum(d > 0 for d in deltas)}/{len(deltas)} > 0)")
+        table = [
+            {**row["scores"][score][0], "seed": row["seed"],
+             "stage": stages["RF" if row["model"] == "RF (OSO)" else row["regime"]]}
+            for row in bench.rows if row["fraction"] == fraction and score in row["scores"]
+        ]  # fmt: skip
+        summary = {entry["stage"]: entry for entry in seed_summary(table)}
+        cells = [_points(summary[stage]["mean_f1"]) for stage in stages.values()]
+        for stage, baseline in differences.values():
+            paired = summary[stage]["mean_f1_minus"][baseline]
+            cells.append(f"{_points(paired)} ({paired['wins']}/{paired['n']} > 0)")
         lines.append(f"| {fraction:.0%} | " + " | ".join(cells) + " |")
     return lines
 
