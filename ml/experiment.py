@@ -177,8 +177,8 @@ def comparison_table(out: Path, runs: list[dict[str, Any]]) -> list[dict[str, An
         results = entry["results"]
         if "oa" not in results:  # pre-training has no land-cover metrics
             continue
-        row = {"run": entry["name"], "stage": entry.get("stage", entry["name"]),
-               "seed": entry.get("seed"), **{k: results.get(k) for k in OVERALL_KEYS}}  # fmt: skip
+        row = {"run": entry["name"], "stage": entry["stage"], "seed": entry["seed"],
+               **{k: results.get(k) for k in OVERALL_KEYS}}  # fmt: skip
         row["fit_seconds"] = results.get("fit_seconds")
         stage_dir = out / entry["out_dir"]
         reference = stage_dir.parent / "rf" / "predictions.npz"

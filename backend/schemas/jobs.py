@@ -28,7 +28,8 @@ PatchSize = Annotated[int, Field(ge=16, le=256), AfterValidator(_multiple_of_8)]
 LabelFraction = Annotated[float, Field(gt=0, le=1)]
 ClassBalance = Annotated[float, Field(ge=0, le=1)]
 CropBalance = Annotated[float, Field(ge=0, le=1)]
-Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+MAX_SEED = 2**31 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Patience = Annotated[int, Field(ge=1, le=1000)]
 """Epochs without a better validation score before training stops; ≥ epochs: never early."""
 MAX_SEEDS = 20
@@ -49,8 +50,8 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
         raise ValueError("give at least one seed, e.g. 0, 1, 2")
     if len(seeds) > MAX_SEEDS:
         raise ValueError(f"at most {MAX_SEEDS} seeds at once, got {len(seeds)}")
-    if any(not 0 <= s <= 2**31 - 1 for s in seeds):
-        raise ValueError("seeds are whole numbers from 0 to 2147483647")
+    if any(not 0 <= s <= MAX_SEED for s in seeds):
+        raise ValueError(f"seeds are whole numbers from 0 to {MAX_SEED}")
     if len(set(seeds)) != len(seeds):
         raise ValueError("a seed is given twice; each seed repeats the comparison once")
     return seeds

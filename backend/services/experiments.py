@@ -23,8 +23,10 @@ def job_comparison(*, session: Session, settings: Settings, job: Job) -> dict[st
     Each table row gains "run_id", the recorded run of the same name. A file written before
     comparisons took several seeds holds the table alone (a list).
     """
+    if job.kind != "compare":
+        return None
     path = settings.path(f"jobs/{job.id}/out/comparison.json")
-    if job.kind != "compare" or not path.is_file():
+    if not path.is_file():
         return None
     data = json.loads(path.read_text())
     if isinstance(data, list):
