@@ -65,7 +65,7 @@ from ml.models.registry import load_predictor
 
 REGIMES = ("scratch", "frozen", "finetune")
 DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
-             "unlabelled_patches")  # fmt: skip
+             "missed_clouds", "unlabelled_patches")  # fmt: skip
 
 
 def unlabelled_snapshot(snapshot: Path, extra: Path | None = None) -> Path:
@@ -96,6 +96,7 @@ def unlabelled_scene(folder: Path, args: argparse.Namespace) -> Path | None:
         make_training_set(
             folder, n_patches=args.unlabelled_patches, size=args.size, n_dates=args.dates,
             seed=args.seed + 1, noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
+            missed_clouds=args.missed_clouds,
         )  # fmt: skip
     return snapshot
 
@@ -143,6 +144,7 @@ def synthetic_snapshot(folder: Path, args: argparse.Namespace) -> Path:
     snapshot = make_training_set(
         folder, n_patches=args.patches, size=args.size, n_dates=args.dates, seed=args.seed,
         noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
+        missed_clouds=args.missed_clouds,
     )  # fmt: skip
     recorded.write_text(json.dumps(settings))
     return snapshot
@@ -511,6 +513,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--noise-rate", type=float, default=0.05, help="label noise (generator)")
     parser.add_argument("--cloud-fraction", type=float, default=0.2)
+    parser.add_argument(
+        "--missed-clouds", type=float, default=0.0,
+        help="share of cloud contamination the masks miss (thin clouds, shadows; generator)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="the scene (data) seed")
     parser.add_argument(
         "--train-seeds", default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -69,3 +70,14 @@ def test_synth_then_ingest(database: str, tmp_path: Path) -> None:
     ingested = runner.invoke(app, ["ingest", str(out), "--format", "geotiff"])
     assert ingested.exit_code == 0, ingested.output
     assert '"added": 4' in ingested.output
+
+
+def test_synth_with_missed_clouds_records_them_and_refuses_too_many(tmp_path: Path) -> None:
+    args = ["synth", "--patches", "4", "--patch-size", "32", "--dates", "5", "--missed-clouds"]
+    result = runner.invoke(app, [args[0], str(tmp_path / "a"), *args[1:], "0.2"])
+    assert result.exit_code == 0, result.output
+    generator = json.loads((tmp_path / "a" / "manifest.json").read_text())["generator"]
+    assert generator["missed_clouds"] == 0.2
+    refused = runner.invoke(app, [args[0], str(tmp_path / "b"), *args[1:], "0.7"])
+    assert refused.exit_code == 2 and "missed-clouds" in refused.output
+    assert not (tmp_path / "b").exists()

@@ -33,6 +33,12 @@ def synth(
     seed: int = typer.Option(0, help="Same seed, same bytes."),
     noise: float = typer.Option(0.05, min=0.0, max=0.5, help="Share of parcels mislabelled."),
     clouds: float = typer.Option(0.2, min=0.0, max=0.9, help="Share of cloudy pixel-dates."),
+    missed_clouds: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=0.5,
+        help="Share of cloud contamination the masks miss (thin clouds, shadows).",
+    ),
 ) -> None:
     """Generate the synthetic OSO benchmark (a scene near Toulouse cut into patches)."""
     with Progress(console=console) as bar:
@@ -45,6 +51,7 @@ def synth(
             seed=seed,
             noise_rate=noise,
             cloud_fraction=clouds,
+            missed_clouds=missed_clouds,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(summary)

@@ -117,6 +117,7 @@ def make_training_set(
     *,
     noise_rate: float = 0.0,
     cloud_fraction: float = 0.2,
+    missed_clouds: float = 0.0,
 ) -> Path:
     """Generate a tiny synthetic dataset, ingest it into a store, and snapshot it (for tests).
 
@@ -141,6 +142,7 @@ def make_training_set(
         seed=seed,
         noise_rate=noise_rate,
         cloud_fraction=cloud_fraction,
+        missed_clouds=missed_clouds,
     )
     dataset = scan(source, format="geotiff")
     if dataset.problems:

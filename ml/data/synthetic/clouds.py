@@ -8,6 +8,12 @@ memory. The threshold of each date is the quantile that gives that date's cover;
 covers are drawn so that many dates are clear, a few overcast, and their mean is
 exactly the requested cloud fraction. Shadows are the cloud field displaced north-west
 (the sun is in the south-east at Sentinel-2's 10:30 overpass), flagged where not cloud.
+
+Operational masks are not exact: against reference masks they reach about 90 % overall
+accuracy (Baetens, Desjardins, Hagolle, Remote Sens. 11(4):433, 2019), and what they miss
+is thin clouds, haze and shadows. ``MaskOmissions`` draws those: a second, thin cloud layer
+that is never flagged, and dates whose shadows go unflagged. Cloud omissions are the
+errors that matter downstream, since gap-filling takes a missed cloud for the ground.
 """
 
 from __future__ import annotations
@@ -122,3 +128,32 @@ class CloudField:
         mask[cloud] = CLOUD
         opacity = np.clip(0.55 + excess[:h, : self.side] / (2 * self.spreads[t]), 0.55, 1.0)
         return mask, np.where(cloud, opacity, 0.0).astype(np.float32)
+
+
+THIN_CLOUD_OPACITY = 0.4  # of a thick cloud's opacity: thin clouds blend 22-40 % of cloud
+
+
+@dataclass
+class MaskOmissions:
+    """What the cloud mask misses: thin clouds on any date, and some dates' shadows.
+
+    ``rate`` is the share of contamination the mask lets through: the thin layer covers
+    ``rate`` times the scene's cloud fraction (pixel-dates), and each date's shadows go
+    unflagged with probability ``rate``.
+    """
+
+    thin: CloudField
+    shadow_missed: np.ndarray  # (T,) bool
+
+    @classmethod
+    def draw(
+        cls, rng: np.random.Generator, side: int, n_dates: int, cloud_fraction: float, rate: float
+    ) -> MaskOmissions:
+        if not 0.0 <= rate <= 0.5:
+            raise ValueError(f"missed_clouds must be within 0..0.5, got {rate}")
+        covers = date_covers(rng, n_dates, min(0.9, rate * cloud_fraction))
+        return cls(CloudField.draw(rng, side, covers), rng.random(n_dates) < rate)
+
+    def thin_opacity(self, t: int, y0: int, y1: int) -> np.ndarray:
+        """Opacity (h, side) of date ``t``'s thin clouds over rows y0..y1 (0 where none)."""
+        return self.thin.strip(t, y0, y1)[1] * THIN_CLOUD_OPACITY

@@ -23,7 +23,7 @@ from affine import Affine
 from threadpoolctl import threadpool_limits
 
 from ml.data.splits import spatial_split
-from ml.data.synthetic.clouds import CloudField, date_covers
+from ml.data.synthetic.clouds import CloudField, MaskOmissions, date_covers
 from ml.data.synthetic.noise import apply_label_noise
 from ml.data.synthetic.phenology import object_spectra
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
@@ -94,6 +94,7 @@ def generate(
     seed: int = 0,
     noise_rate: float = 0.05,
     cloud_fraction: float = 0.2,
+    missed_clouds: float = 0.0,
     year: int = 2024,
     progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
@@ -102,9 +103,14 @@ def generate(
     Arguments are checked first; the dataset is built in a temporary sibling folder and
     moved into place at the end, so a failure leaves nothing behind. ``out_dir`` must
     not exist or be empty. ``progress(done, total)`` is called as patches are written.
+    ``missed_clouds`` (0..0.5) is the share of contamination the cloud masks let through,
+    as operational masks do (thin clouds, some dates' shadows; ``clouds.MaskOmissions``);
+    0, the default, gives exact masks and leaves every other byte as it was.
     """
     out_dir = Path(out_dir)
-    _check_arguments(out_dir, n_patches, patch_size, n_dates, noise_rate, cloud_fraction)
+    _check_arguments(
+        out_dir, n_patches, patch_size, n_dates, noise_rate, cloud_fraction, missed_clouds
+    )
     # the cloud fields are many small matrix products: threaded BLAS only adds overhead
     with threadpool_limits(limits=1, user_api="blas"):
         return _generate(
@@ -115,6 +121,7 @@ def generate(
             seed,
             noise_rate,
             cloud_fraction,
+            missed_clouds,
             year,
             progress,
         )
@@ -128,12 +135,14 @@ def _generate(
     seed: int,
     noise_rate: float,
     cloud_fraction: float,
+    missed_clouds: float,
     year: int,
     progress: Callable[[int, int], None] | None,
 ) -> SynthSummary:
     started = time.perf_counter()
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
-    rng_scene, rng_dates, rng_pheno, rng_clouds, rng_noise, rng_render, rng_strips = streams
+    # children are indexed: a stream added at the end leaves the first seven's draws as they were
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    rng_scene, rng_dates, rng_pheno, rng_clouds, rng_noise, rng_render, rng_strips = streams[:7]
     grid = math.ceil(math.sqrt(n_patches))
     side = grid * patch_size
     scene = build_scene(rng_scene, side)
@@ -144,7 +153,12 @@ def _generate(
     clouds = CloudField.draw(rng_clouds, side, date_covers(rng_clouds, n_dates, cloud_fraction))
     noise = apply_label_noise(rng_noise, scene, noise_rate)
     strip_rows = patch_size * max(1, 256 // patch_size)
-    renderer = Renderer.build(rng_render, scene.objects, spectra, clouds, strip_rows)
+    omissions = (
+        MaskOmissions.draw(streams[7], side, n_dates, cloud_fraction, missed_clouds)
+        if missed_clouds > 0
+        else None
+    )
+    renderer = Renderer.build(rng_render, scene.objects, spectra, clouds, strip_rows, omissions)
 
     ids = [f"p{i:0{max(4, len(str(n_patches - 1)))}d}" for i in range(n_patches)]
     block = max(1, grid // 5)
@@ -186,6 +200,7 @@ def _generate(
             "seed": seed,
             "noise_rate": noise_rate,
             "cloud_fraction": cloud_fraction,
+            **({"missed_clouds": missed_clouds} if missed_clouds else {}),
             "year": year,
             "patch_size": patch_size,
             "n_patches": n_patches,
@@ -229,6 +244,7 @@ def _check_arguments(
     n_dates: int,
     noise_rate: float,
     cloud_fraction: float,
+    missed_clouds: float,
 ) -> None:
     if n_patches < 1:
         raise ValueError(f"n_patches must be at least 1, got {n_patches}")
@@ -240,5 +256,7 @@ def _check_arguments(
         raise ValueError(f"noise_rate must be within 0..0.5, got {noise_rate}")
     if not 0.0 <= cloud_fraction <= 0.9:
         raise ValueError(f"cloud_fraction must be within 0..0.9, got {cloud_fraction}")
+    if not 0.0 <= missed_clouds <= 0.5:
+        raise ValueError(f"missed_clouds must be within 0..0.5, got {missed_clouds}")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValueError(f"{out_dir} already exists and is not an empty folder; choose a new one")

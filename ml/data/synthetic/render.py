@@ -5,7 +5,9 @@ vegetation/background direction by the pixel's own fixed cover offset (within-fi
 heterogeneity); mixed with the neighbouring object's spectrum at some object edges (the
 sensor's point spread makes border pixels mixtures); multiplied by a per-date, per-band
 gain (residual atmospheric correction error); plus sensor noise; then clouds (opaque,
-bright, semi-transparent at their edges) and shadows (darkened) on top. Only one strip
+bright, semi-transparent at their edges) and shadows (darkened) on top, and optionally the
+thin clouds that the mask misses (``MaskOmissions``), which change the reflectance and not
+the mask. Only one strip
 is in memory at a time, so scene size is bounded by disk, not memory.
 """
 
@@ -16,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from ml.data.store import SHADOW
-from ml.data.synthetic.clouds import CloudField
+from ml.data.store import CLEAR, CLOUD, SHADOW
+from ml.data.synthetic.clouds import CloudField, MaskOmissions
 from ml.data.synthetic.phenology import ObjectSpectra
 from ml.data.synthetic.spectra import spectrum
 
@@ -62,6 +64,7 @@ class Renderer:
     cloud: np.ndarray  # (T, C, 1) cloud spectrum x brightness x 10000
     shadow_factor: np.ndarray
     noise: np.ndarray
+    omissions: MaskOmissions | None = None
 
     @classmethod
     def build(
@@ -71,6 +74,7 @@ class Renderer:
         spectra: ObjectSpectra,
         clouds: CloudField,
         max_strip_rows: int,
+        omissions: MaskOmissions | None = None,
     ) -> Renderer:
         n_dates, _, n_bands = spectra.mean.shape
         white = rng.standard_normal(objects.shape).astype(np.float32)
@@ -90,6 +94,7 @@ class Renderer:
             cloud=spectrum("cloud")[None, :, None] * brightness * SCALE,
             shadow_factor=rng.uniform(0.3, 0.5, n_dates).astype(np.float32),
             noise=rng.standard_normal(noise_len, dtype=np.float32) * (SENSOR_NOISE * SCALE),
+            omissions=omissions,
         )
 
     def strip(self, rng: np.random.Generator, y0: int, y1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,6 +130,18 @@ class Renderer:
             shadow = mask == SHADOW
             if shadow.any():
                 x[:, shadow] *= self.shadow_factor[t]
+            if self.omissions is not None:
+                self._add_omissions(x, mask, t, y0, y1)
             np.clip(x, 0, 20000, out=series[t], casting="unsafe")
             masks[t] = mask
         return series, masks
+
+    def _add_omissions(self, x: np.ndarray, mask: np.ndarray, t: int, y0: int, y1: int) -> None:
+        """Blend date ``t``'s thin clouds into ``x`` and unflag its shadows if missed, in place."""
+        thin = self.omissions.thin_opacity(t, y0, y1) * (mask != CLOUD)
+        hazy = thin > 0
+        if hazy.any():
+            a = thin[hazy]
+            x[:, hazy] += a * (self.cloud[t] - x[:, hazy])
+        if self.omissions.shadow_missed[t]:
+            mask[mask == SHADOW] = CLEAR

@@ -95,6 +95,31 @@ def test_cloud_fraction_is_as_configured(synth: tuple[Path, SynthSummary]) -> No
     )
 
 
+def test_missed_clouds_brighten_pixels_the_masks_call_clear(
+    synth: tuple[Path, SynthSummary], tmp_path: Path
+) -> None:
+    """Omissions only unflag or brighten: exact-mask pixels stay, thin clouds go unmasked."""
+    root, _ = synth
+    missed = generate(tmp_path / "missed", **{**SETTINGS, "missed_clouds": 0.5}).out_dir
+    exact, blurred = _rasters(root), _rasters(missed)
+    for name in ("scene/reference.tif", "scene/labels.tif", "labels/p0003.tif"):
+        np.testing.assert_array_equal(exact[name], blurred[name], err_msg=name)
+    masks = np.stack([exact[f"clouds/p{i:04d}.tif"] for i in range(16)])
+    seen = np.stack([blurred[f"clouds/p{i:04d}.tif"] for i in range(16)])
+    assert ((seen == masks) | ((seen == 0) & (masks == SHADOW))).all(), "only shadows unflagged"
+    assert (seen == CLOUD).sum() == (masks == CLOUD).sum()
+    assert ((masks == SHADOW) & (seen == 0)).any(), "some dates' shadows are missed"
+    blue = np.stack([exact[f"images/p{i:04d}.tif"] for i in range(16)]).reshape(16, 6, 10, 32, 32)
+    hazy = np.stack([blurred[f"images/p{i:04d}.tif"] for i in range(16)]).reshape(blue.shape)
+    brighter = hazy[:, :, 0].astype(int) - blue[:, :, 0] > 200
+    thin = brighter & (seen == 0) & (masks == 0)
+    assert 0.02 < thin.mean() < 0.3, "thin clouds over clear-flagged pixels"
+    np.testing.assert_array_equal(hazy[:, :, 0][masks == CLOUD], blue[:, :, 0][masks == CLOUD])
+    manifest = json.loads((missed / "manifest.json").read_text())
+    assert manifest["generator"]["missed_clouds"] == 0.5
+    assert "missed_clouds" not in json.loads((root / "manifest.json").read_text())["generator"]
+
+
 def test_label_noise_rate_is_as_configured(synth: tuple[Path, SynthSummary]) -> None:
     root, summary = synth
     truth = json.loads((root / "noise_truth.json").read_text())
@@ -169,6 +194,8 @@ def test_acquisition_dates_are_irregular_and_cover_the_year() -> None:
         ({"patch_size": 8}, "patch_size"),
         ({"noise_rate": 0.9}, "noise_rate"),
         ({"cloud_fraction": 0.95}, "cloud_fraction"),
+        ({"missed_clouds": 0.6}, "missed_clouds"),
+        ({"missed_clouds": -0.1}, "missed_clouds"),
         ({"n_dates": 1}, "n_dates"),
     ],
 )
