@@ -11,7 +11,8 @@ an unlabelled corpus larger than the labelled one.
 Every run is scored on the same test pixels (canonical order), twice: on the stored
 labels (noisy, as trained on) and on the generator's true labels (``reference_snapshot``),
 and the best U-BARN of each fraction is compared with the forest by McNemar's test.
-``--regimes`` trains a subset of the U-BARN regimes. ``--train-seeds`` repeats the whole
+``--regimes`` trains a subset of the U-BARN regimes (none: the forests alone, e.g. to see
+what ``--missed-clouds`` costs them). ``--train-seeds`` repeats the whole
 comparison with other training seeds on the same scene: a seed draws the labelled patches
 of a fraction (the same for the forest and U-BARN), the forest's pixel sample, U-BARN's
 initial weights and crops, and its own pre-training; the report then adds the mean and
@@ -392,6 +393,8 @@ def _score_lines(bench: Bench, score: str) -> list[str]:
                 and score in r["scores"]]  # fmt: skip
         rf = next(r for r in rows if r["model"] == "RF (OSO)")
         ubarns = {r["regime"]: r for r in rows if r["model"] == "U-BARN"}
+        if not ubarns:
+            continue
         mf1 = {regime: r["scores"][score][0]["mean_f1"] for regime, r in ubarns.items()}
         best = max(mf1, key=mf1.__getitem__)
         with (
@@ -489,8 +492,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--epoch-crops", type=int, default=120, help="U-BARN crops per epoch")
     parser.add_argument("--fractions", default="0.1,1.0", help="label fractions")
     parser.add_argument(
-        "--regimes", default=",".join(REGIMES), help="U-BARN regimes, of " + ", ".join(REGIMES)
-    )
+        "--regimes", default=",".join(REGIMES),
+        help="U-BARN regimes, of " + ", ".join(REGIMES) + "; empty: the forests only",
+    )  # fmt: skip
     parser.add_argument("--crop", type=int, default=16, help="U-BARN training crop side")
     parser.add_argument("--val-crop", type=int, default=32, help="U-BARN validation crop side")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -538,7 +542,7 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Parsed options, ``--fractions`` as a list of floats, ``--regimes`` as a list."""
     args = parser.parse_args()
     args.fractions = [float(f) for f in args.fractions.split(",")]
-    asked = args.regimes.split(",")
+    asked = [regime for regime in args.regimes.split(",") if regime]
     if set(asked) - set(REGIMES):
         parser.error(f"--regimes takes some of {', '.join(REGIMES)}, got {args.regimes!r}")
     args.regimes = [r for r in REGIMES if r in asked]
