@@ -123,10 +123,7 @@ class Renderer:
             start = int(rng.integers(0, len(self.noise) - size + 1))
             x += self.noise[start : start + size].reshape(n_bands, h, width)
             mask, opacity = self.clouds.strip(t, y0, y1)
-            cloudy = opacity > 0
-            if cloudy.any():
-                a = opacity[cloudy]
-                x[:, cloudy] += a * (self.cloud[t] - x[:, cloudy])
+            _blend_cloud(x, opacity, self.cloud[t])
             shadow = mask == SHADOW
             if shadow.any():
                 x[:, shadow] *= self.shadow_factor[t]
@@ -138,10 +135,13 @@ class Renderer:
 
     def _add_omissions(self, x: np.ndarray, mask: np.ndarray, t: int, y0: int, y1: int) -> None:
         """Blend date ``t``'s thin clouds into ``x`` and unflag its shadows if missed, in place."""
-        thin = self.omissions.thin_opacity(t, y0, y1) * (mask != CLOUD)
-        hazy = thin > 0
-        if hazy.any():
-            a = thin[hazy]
-            x[:, hazy] += a * (self.cloud[t] - x[:, hazy])
+        _blend_cloud(x, self.omissions.thin_opacity(t, y0, y1) * (mask != CLOUD), self.cloud[t])
         if self.omissions.shadow_missed[t]:
             mask[mask == SHADOW] = CLEAR
+
+
+def _blend_cloud(x: np.ndarray, opacity: np.ndarray, cloud: np.ndarray) -> None:
+    """Mix ``cloud`` (C, 1) into ``x`` (C, h, W) by ``opacity`` (h, W), in place, where > 0."""
+    covered = opacity > 0
+    if covered.any():
+        x[:, covered] += opacity[covered] * (cloud - x[:, covered])
