@@ -6,7 +6,7 @@ VENDOR    := frontend/static/vendor/.stamp
 CHROMIUM  := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench gpu-wheels clean-data
+.PHONY: install run test lint bench screenshots gpu-wheels clean-data
 
 install: $(DEPS) $(VENDOR)
 
@@ -34,6 +34,11 @@ run: install
 
 test: install $(CHROMIUM)
 	$(VENV)/bin/pytest -n 2 --timeout 900 $(PYTEST_ARGS)
+
+# The README's screenshots (docs/*.png), retaken by the browser tests of those pages; a
+# plain `make test` writes them into its temporary folders instead.
+screenshots: install $(CHROMIUM)
+	SITSLAB_SCREENSHOTS=1 $(VENV)/bin/pytest -n 2 --timeout 900 tests/browser
 
 lint: $(DEPS)
 	$(VENV)/bin/ruff check .

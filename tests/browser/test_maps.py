@@ -7,10 +7,8 @@ from pathlib import Path
 from tests.conftest import browser_login
 from tests.scenes import scene_dataset
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-
-def test_compare_dl_and_rf_maps(page, make_user, tmp_path: Path) -> None:  # noqa: ANN001
+def test_compare_dl_and_rf_maps(page, make_user, tmp_path: Path, screenshots: Path) -> None:  # noqa: ANN001
     data = scene_dataset(tmp_path / "synth")
     make_user("admin", "admin")
     browser_login(page, "admin")
@@ -51,8 +49,7 @@ def test_compare_dl_and_rf_maps(page, make_user, tmp_path: Path) -> None:  # noq
         "[...document.querySelectorAll('#map-a img.leaflet-tile')].every(i => i.complete)"
     )
     page.wait_for_timeout(500)
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "maps.png"))
+    page.screenshot(path=str(screenshots / "maps.png"))
 
     # Side by side: a second synchronised map shows the right product.
     page.click("#mode-twin")

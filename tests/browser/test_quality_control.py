@@ -21,7 +21,6 @@ from tests.conftest import browser_login
 from tests.quality_data import two_annotator_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def _switch(page, username: str) -> None:  # noqa: ANN001
     browser_login(page, username)
 
 
-def test_campaign_agreement_adjudication_export(page, work: dict) -> None:  # noqa: ANN001
+def test_campaign_agreement_adjudication_export(page, work: dict, screenshots: Path) -> None:  # noqa: ANN001
     # An admin creates a second campaign with the form (overlap 1, gold by external id).
     browser_login(page, "admin")
     page.goto("/campaigns")
@@ -90,7 +89,7 @@ def test_campaign_agreement_adjudication_export(page, work: dict) -> None:  # no
     page.wait_for_url(f"**/campaigns/{work['campaign']}/agreement")
     assert page.text_content("#fleiss") == "0.375"
     assert page.locator("#disagreements tbody tr").count() == 3
-    page.screenshot(path=str(DOCS / "agreement.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "agreement.png"), full_page=True)
 
     # ... opens the patch whose two corrections differ and keeps annotator_b's mask.
     disputed = work["patches"][2]
@@ -102,8 +101,7 @@ def test_campaign_agreement_adjudication_export(page, work: dict) -> None:  # no
     )
     assert page.locator(".version").count() == 3  # the original and both annotators
     page.fill("#adj-comment", "the hedge is on annotator_b's side")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "adjudication.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "adjudication.png"), full_page=True)
     page.locator(".version", has_text="annotator_b").locator("button.keep").click()
     page.wait_for_selector("#adj-result[data-settled=corrected]")
     assert page.text_content("#patch-status") == "corrected"

@@ -18,7 +18,6 @@ from tests.conftest import browser_login
 from tests.review_factory import assign
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture
@@ -43,7 +42,9 @@ def _wait_for_patch(page, patch_id: int) -> None:  # noqa: ANN001
     )
 
 
-def test_review_with_keys_correct_with_brush_and_see_history(page, queue) -> None:  # noqa: ANN001
+def test_review_with_keys_correct_with_brush_and_see_history(  # noqa: ANN001
+    page, queue, screenshots: Path
+) -> None:
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     browser_login(page, "ann1")
@@ -90,8 +91,7 @@ def test_review_with_keys_correct_with_brush_and_see_history(page, queue) -> Non
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
     page.wait_for_selector("#chart .uplot canvas")
     assert "label" in page.text_content("#pixel-info")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "review.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "review.png"), full_page=True)
 
     # Correct the mask: pick the 2nd palette class, brush a stroke, save.
     page.keyboard.press("e")
