@@ -12,7 +12,7 @@ Every run is scored on the same test pixels (canonical order), twice: on the sto
 labels (noisy, as trained on) and on the generator's true labels (``reference_snapshot``),
 and the best U-BARN of each fraction is compared with the forest by McNemar's test.
 ``--regimes`` trains a subset of the U-BARN regimes (none: the forests alone, e.g. to see
-what ``--missed-clouds`` costs them). ``--train-seeds`` repeats the whole
+what ``--missed-clouds`` or ``--urban-mosaic`` costs them). ``--train-seeds`` repeats the whole
 comparison with other training seeds on the same scene: a seed draws the labelled patches
 of a fraction (the same for the forest and U-BARN), the forest's pixel sample, U-BARN's
 initial weights and crops, and its own pre-training; the report then adds the mean and
@@ -66,7 +66,17 @@ from ml.models.registry import load_predictor
 
 REGIMES = ("scratch", "frozen", "finetune")
 DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
-             "missed_clouds", "unlabelled_patches")  # fmt: skip
+             "missed_clouds", "urban_mosaic", "unlabelled_patches")  # fmt: skip
+
+
+def generator_options(args: argparse.Namespace) -> dict:
+    """The generator's realism settings, the same for the labelled and unlabelled scenes."""
+    return {
+        "noise_rate": args.noise_rate,
+        "cloud_fraction": args.cloud_fraction,
+        "missed_clouds": args.missed_clouds,
+        "urban_mosaic": args.urban_mosaic,
+    }
 
 
 def unlabelled_snapshot(snapshot: Path, extra: Path | None = None) -> Path:
@@ -96,8 +106,7 @@ def unlabelled_scene(folder: Path, args: argparse.Namespace) -> Path | None:
     if not snapshot.is_file():
         make_training_set(
             folder, n_patches=args.unlabelled_patches, size=args.size, n_dates=args.dates,
-            seed=args.seed + 1, noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
-            missed_clouds=args.missed_clouds,
+            seed=args.seed + 1, **generator_options(args),
         )  # fmt: skip
     return snapshot
 
@@ -144,8 +153,7 @@ def synthetic_snapshot(folder: Path, args: argparse.Namespace) -> Path:
         return folder / "snapshot.json"
     snapshot = make_training_set(
         folder, n_patches=args.patches, size=args.size, n_dates=args.dates, seed=args.seed,
-        noise_rate=args.noise_rate, cloud_fraction=args.cloud_fraction,
-        missed_clouds=args.missed_clouds,
+        **generator_options(args),
     )  # fmt: skip
     recorded.write_text(json.dumps(settings))
     return snapshot
@@ -520,6 +528,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--missed-clouds", type=float, default=0.0,
         help="share of cloud contamination the masks miss (thin clouds, shadows; generator)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--urban-mosaic", action="store_true",
+        help="towns as mosaics of roofs, streets, lawns and trees (generator)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="the scene (data) seed")
     parser.add_argument(

@@ -81,3 +81,11 @@ def test_synth_with_missed_clouds_records_them_and_refuses_too_many(tmp_path: Pa
     refused = runner.invoke(app, [args[0], str(tmp_path / "b"), *args[1:], "0.7"])
     assert refused.exit_code == 2 and "missed-clouds" in refused.output
     assert not (tmp_path / "b").exists()
+
+
+def test_synth_with_urban_mosaic_records_it(tmp_path: Path) -> None:
+    args = ["--patches", "4", "--patch-size", "32", "--dates", "5", "--urban-mosaic"]
+    result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args])
+    assert result.exit_code == 0, result.output
+    generator = json.loads((tmp_path / "a" / "manifest.json").read_text())["generator"]
+    assert generator["urban_mosaic"] is True

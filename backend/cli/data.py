@@ -39,6 +39,11 @@ def synth(
         max=0.5,
         help="Share of cloud contamination the masks miss (thin clouds, shadows).",
     ),
+    urban_mosaic: bool = typer.Option(
+        False,
+        "--urban-mosaic",
+        help="Towns as mosaics of roofs, streets, lawns and trees (classes told by layout).",
+    ),
 ) -> None:
     """Generate the synthetic OSO benchmark (a scene near Toulouse cut into patches)."""
     with Progress(console=console) as bar:
@@ -52,6 +57,7 @@ def synth(
             noise_rate=noise,
             cloud_fraction=clouds,
             missed_clouds=missed_clouds,
+            urban_mosaic=urban_mosaic,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(summary)

@@ -118,6 +118,7 @@ def make_training_set(
     noise_rate: float = 0.0,
     cloud_fraction: float = 0.2,
     missed_clouds: float = 0.0,
+    urban_mosaic: bool = False,
 ) -> Path:
     """Generate a tiny synthetic dataset, ingest it into a store, and snapshot it (for tests).
 
@@ -143,6 +144,7 @@ def make_training_set(
         noise_rate=noise_rate,
         cloud_fraction=cloud_fraction,
         missed_clouds=missed_clouds,
+        urban_mosaic=urban_mosaic,
     )
     dataset = scan(source, format="geotiff")
     if dataset.problems:

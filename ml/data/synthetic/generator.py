@@ -29,6 +29,7 @@ from ml.data.synthetic.phenology import object_spectra
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
 from ml.data.synthetic.render import Renderer
 from ml.data.synthetic.scene import build_scene
+from ml.data.synthetic.urban import mosaic_towns
 from ml.data.synthetic.writer import (
     DatasetWriter,
     PatchGrid,
@@ -95,6 +96,7 @@ def generate(
     noise_rate: float = 0.05,
     cloud_fraction: float = 0.2,
     missed_clouds: float = 0.0,
+    urban_mosaic: bool = False,
     year: int = 2024,
     progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
@@ -106,6 +108,9 @@ def generate(
     ``missed_clouds`` (0..0.5) is the share of contamination the cloud masks let through,
     as operational masks do (thin clouds, some dates' shadows; ``clouds.MaskOmissions``);
     0, the default, gives exact masks and leaves every other byte as it was.
+    ``urban_mosaic`` renders towns as mosaics of roofs, streets, lawns and trees whose
+    shares tell the classes apart (``urban``), rather than one look per class; off by
+    default, and when on only town pixels change.
     """
     out_dir = Path(out_dir)
     _check_arguments(
@@ -122,6 +127,7 @@ def generate(
             noise_rate,
             cloud_fraction,
             missed_clouds,
+            urban_mosaic,
             year,
             progress,
         )
@@ -136,12 +142,13 @@ def _generate(
     noise_rate: float,
     cloud_fraction: float,
     missed_clouds: float,
+    urban_mosaic: bool,
     year: int,
     progress: Callable[[int, int], None] | None,
 ) -> SynthSummary:
     started = time.perf_counter()
-    # children are indexed: a stream added at the end leaves the first seven's draws as they were
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    # children are indexed: a stream added at the end leaves the others' draws as they were
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
     rng_scene, rng_dates, rng_pheno, rng_clouds, rng_noise, rng_render, rng_strips = streams[:7]
     grid = math.ceil(math.sqrt(n_patches))
     side = grid * patch_size
@@ -150,6 +157,9 @@ def _generate(
     doy = np.array([(d - date(year, 1, 1)).days for d in dates])
     moisture = rng_pheno.uniform(0.85, 1.05, n_dates).astype(np.float32)
     spectra = object_spectra(rng_pheno, scene.classes, doy, moisture)
+    surfaces = scene.objects
+    if urban_mosaic:
+        surfaces, spectra = mosaic_towns(streams[8], scene, spectra, doy, moisture)
     clouds = CloudField.draw(rng_clouds, side, date_covers(rng_clouds, n_dates, cloud_fraction))
     noise = apply_label_noise(rng_noise, scene, noise_rate)
     strip_rows = patch_size * max(1, 256 // patch_size)
@@ -158,7 +168,7 @@ def _generate(
         if missed_clouds > 0
         else None
     )
-    renderer = Renderer.build(rng_render, scene.objects, spectra, clouds, strip_rows, omissions)
+    renderer = Renderer.build(rng_render, surfaces, spectra, clouds, strip_rows, omissions)
 
     ids = [f"p{i:0{max(4, len(str(n_patches - 1)))}d}" for i in range(n_patches)]
     block = max(1, grid // 5)
@@ -201,6 +211,7 @@ def _generate(
             "noise_rate": noise_rate,
             "cloud_fraction": cloud_fraction,
             **({"missed_clouds": missed_clouds} if missed_clouds else {}),
+            **({"urban_mosaic": True} if urban_mosaic else {}),
             "year": year,
             "patch_size": patch_size,
             "n_patches": n_patches,

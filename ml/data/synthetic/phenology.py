@@ -16,6 +16,7 @@ physically consistent with the NDVI curve.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,13 +104,24 @@ class ObjectSpectra:
     spread: np.ndarray
     ndvi: np.ndarray
 
+    def joined(self, other: ObjectSpectra) -> ObjectSpectra:
+        """These objects followed by ``other``'s, whose ids shift by this one's object count."""
+        return ObjectSpectra(
+            mean=np.concatenate([self.mean, other.mean], axis=1),
+            spread=np.concatenate([self.spread, other.spread], axis=1),
+            ndvi=np.concatenate([self.ndvi, other.ndvi], axis=0),
+        )
+
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
 
 def object_ndvi(
-    rng: np.random.Generator, classes: np.ndarray, doy: np.ndarray
+    rng: np.random.Generator,
+    classes: np.ndarray,
+    doy: np.ndarray,
+    profiles: Mapping[int, Profile] = PROFILES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """NDVI (n, T) of every object, and its per-object timing shift (n,), drawn per parcel."""
     n = len(classes)
@@ -121,7 +133,7 @@ def object_ndvi(
     cuts = np.sort(rng.normal([140.0, 205.0], [10.0, 15.0], (n, 2)), axis=1)
     ndvi = np.zeros((n, len(doy)))
     for code in np.unique(classes):
-        profile = PROFILES[int(code)]
+        profile = profiles[int(code)]
         idx = np.flatnonzero(classes == code)
         ts = t - shift[idx]
         value = np.full((len(idx), len(doy)), profile.base) + base_offset[idx]
@@ -140,14 +152,19 @@ def object_ndvi(
 
 
 def object_spectra(
-    rng: np.random.Generator, classes: np.ndarray, doy: np.ndarray, soil_moisture: np.ndarray
+    rng: np.random.Generator,
+    classes: np.ndarray,
+    doy: np.ndarray,
+    soil_moisture: np.ndarray,
+    profiles: Mapping[int, Profile] = PROFILES,
 ) -> ObjectSpectra:
     """Reflectance of every object on every date from its class profile and its own draws.
 
-    ``soil_moisture`` (T,) scales the background per date (wet soil is darker).
+    ``soil_moisture`` (T,) scales the background per date (wet soil is darker);
+    ``profiles`` maps the codes in ``classes`` to their look (the classes' by default).
     """
     n, n_dates = len(classes), len(doy)
-    ndvi, shift = object_ndvi(rng, classes, doy)
+    ndvi, shift = object_ndvi(rng, classes, doy, profiles)
     gain = rng.uniform(0.85, 1.15, n).astype(np.float32)
     veg = np.empty((n, 10), np.float32)
     background = np.empty((n, n_dates, 10), np.float32)
@@ -155,7 +172,7 @@ def object_spectra(
     flowers = np.zeros((n, n_dates), np.float32)
     t = doy[None, :].astype(np.float32)
     for code in np.unique(classes):
-        profile = PROFILES[int(code)]
+        profile = profiles[int(code)]
         idx = np.flatnonzero(classes == code)
         veg[idx] = spectrum(profile.veg)
         bg = spectrum(profile.background)[None, None, :] * gain[idx, None, None]

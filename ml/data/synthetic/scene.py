@@ -68,7 +68,7 @@ def build_scene(rng: np.random.Generator, side: int) -> Scene:
     """Draw a scene of ``side`` x ``side`` pixels."""
     towns = _towns(rng, side)
     seeds = _seeds(rng, side, towns)
-    cells = _voronoi_cells(seeds, side)
+    cells = voronoi_cells(seeds, side)
     classes = _cell_classes(rng, seeds, towns)
 
     lines: list[tuple[LineString, float, int, int]] = []
@@ -90,7 +90,7 @@ def build_scene(rng: np.random.Generator, side: int) -> Scene:
     return Scene(objects=objects, classes=classes, kinds=kinds)
 
 
-def _voronoi_cells(seeds: np.ndarray, side: int, block: int = 16, k: int = 12) -> np.ndarray:
+def voronoi_cells(seeds: np.ndarray, side: int, block: int = 16, k: int = 12) -> np.ndarray:
     """Index of the nearest seed for every pixel centre (the rasterised Voronoi diagram).
 
     Pixels are handled by 16 x 16 blocks: only the ``k`` seeds nearest to a block's centre
@@ -116,6 +116,14 @@ def _voronoi_cells(seeds: np.ndarray, side: int, block: int = 16, k: int = 12) -
     return np.ascontiguousarray(image[:side, :side])
 
 
+def jittered_grid(rng: np.random.Generator, side: int, spacing: float) -> np.ndarray:
+    """(y, x) points of a square grid one cell beyond the scene, each moved up to 0.45 cell."""
+    n = int(np.ceil(side / spacing)) + 2
+    gy, gx = np.mgrid[-1 : n - 1, -1 : n - 1]
+    grid = (np.column_stack([gy.ravel(), gx.ravel()]) + 0.5) * spacing
+    return grid + rng.uniform(-0.45, 0.45, grid.shape) * spacing
+
+
 def _towns(rng: np.random.Generator, side: int) -> list[_Town]:
     towns = []
     for _ in range(max(1, round(side * side / 250.0**2))):
@@ -139,10 +147,7 @@ def _towns(rng: np.random.Generator, side: int) -> list[_Town]:
 
 
 def _seeds(rng: np.random.Generator, side: int, towns: list[_Town]) -> np.ndarray:
-    n = int(np.ceil(side / SPACING)) + 2
-    gy, gx = np.mgrid[-1 : n - 1, -1 : n - 1]
-    grid = (np.column_stack([gy.ravel(), gx.ravel()]) + 0.5) * SPACING
-    grid = grid + rng.uniform(-0.45, 0.45, grid.shape) * SPACING
+    grid = jittered_grid(rng, side, SPACING)
     grid = grid[rng.random(len(grid)) > 0.25]
     dense = []
     for t in towns:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from scipy.ndimage import binary_dilation
 
 from ml.data.layouts import scan
 from ml.data.store import CLOUD, SHADOW
@@ -118,6 +119,35 @@ def test_missed_clouds_brighten_pixels_the_masks_call_clear(
     manifest = json.loads((missed / "manifest.json").read_text())
     assert manifest["generator"]["missed_clouds"] == 0.5
     assert "missed_clouds" not in json.loads((root / "manifest.json").read_text())["generator"]
+
+
+def test_urban_mosaic_changes_town_pixels_only(
+    synth: tuple[Path, SynthSummary], tmp_path: Path
+) -> None:
+    """Labels, masks and the country stay; towns (and the pixels mixed with them) change."""
+    root, _ = synth
+    mosaic = generate(tmp_path / "mosaic", **{**SETTINGS, "urban_mosaic": True}).out_dir
+    plain, towns = _rasters(root), _rasters(mosaic)
+    for name, array in plain.items():
+        if not name.startswith("images/") and name != "scene/series.tif":
+            np.testing.assert_array_equal(array, towns[name], err_msg=name)
+    reference = _read(root / "scene" / "reference.tif")[0]
+    town = np.isin(reference, [1, 2, 3])
+    assert town.sum() > 100, "the scene has a town"
+    near_town = binary_dilation(town)
+    grid = int(np.sqrt(SETTINGS["n_patches"]))
+    size = SETTINGS["patch_size"]
+    changed = np.zeros_like(town)
+    for i in range(SETTINGS["n_patches"]):
+        name = f"images/p{i:04d}.tif"
+        rows, cols = divmod(i, grid)
+        window = (slice(rows * size, (rows + 1) * size), slice(cols * size, (cols + 1) * size))
+        changed[window] = (plain[name] != towns[name]).any(axis=0)
+    assert not (changed & ~near_town).any(), "nothing changes away from towns"
+    assert changed[town].mean() > 0.9
+    manifest = json.loads((mosaic / "manifest.json").read_text())
+    assert manifest["generator"]["urban_mosaic"] is True
+    assert "urban_mosaic" not in json.loads((root / "manifest.json").read_text())["generator"]
 
 
 def test_label_noise_rate_is_as_configured(synth: tuple[Path, SynthSummary]) -> None:
