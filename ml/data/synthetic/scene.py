@@ -93,8 +93,10 @@ def build_scene(rng: np.random.Generator, side: int) -> Scene:
 def voronoi_cells(seeds: np.ndarray, side: int, block: int = 16, k: int = 12) -> np.ndarray:
     """Index of the nearest seed for every pixel centre (the rasterised Voronoi diagram).
 
-    Pixels are handled by 16 x 16 blocks: only the ``k`` seeds nearest to a block's centre
-    are candidates, which on a jittered grid always contains the true nearest seed.
+    Pixels are handled by ``block`` x ``block`` blocks: only the ``k`` seeds nearest to a
+    block's centre are candidates, which on a jittered grid contains the true nearest seed
+    when the block is at most a few seed spacings wide (16 px and 12 seeds for parcels 16 px
+    apart, 4 px and 16 seeds for the towns' 3 px surface cells).
     """
     nb = -(-side // block)
     corners = np.stack(np.mgrid[0:nb, 0:nb], -1).reshape(-1, 2).astype(np.float32) * block
