@@ -55,11 +55,11 @@ def mosaic_towns(
     cells = np.zeros(scene.objects.shape, np.int64)
     n_cells = 0
     for spacing in sorted(set(CELL.values())):
-        grid = voronoi_cells(jittered_grid(rng, side, spacing), side, block=4, k=16)
-        codes = [c for c, s in CELL.items() if s == spacing]
-        here = np.isin(pixel_class, codes)
+        seeds = jittered_grid(rng, side, spacing)
+        grid = voronoi_cells(seeds, side, block=4, k=16)
+        here = np.isin(pixel_class, [c for c, s in CELL.items() if s == spacing])
         cells[here] = grid[here] + n_cells
-        n_cells += int(grid.max()) + 1
+        n_cells += len(seeds)
     key = scene.objects[in_town].astype(np.int64) * n_cells + cells[in_town]
     keys, surface = np.unique(key, return_inverse=True)
     parent_class = scene.classes[keys // n_cells]
