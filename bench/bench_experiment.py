@@ -66,7 +66,9 @@ from ml.models.registry import load_predictor
 
 REGIMES = ("scratch", "frozen", "finetune")
 DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
-             "missed_clouds", "urban_mosaic", "unlabelled_patches")  # fmt: skip
+             "missed_clouds", "urban_mosaic", "orbits", "unlabelled_patches")  # fmt: skip
+DATA_KEYS_ADDED = {"orbits": 1}
+"""Data keys added after work folders were kept, at the value those folders were made with."""
 
 
 def generator_options(args: argparse.Namespace) -> dict:
@@ -76,6 +78,7 @@ def generator_options(args: argparse.Namespace) -> dict:
         "cloud_fraction": args.cloud_fraction,
         "missed_clouds": args.missed_clouds,
         "urban_mosaic": args.urban_mosaic,
+        "orbits": args.orbits,
     }
 
 
@@ -148,7 +151,7 @@ def synthetic_snapshot(folder: Path, args: argparse.Namespace) -> Path:
     settings = {k: getattr(args, k) for k in DATA_KEYS}
     recorded = folder / "bench-data.json"
     if recorded.is_file():
-        if json.loads(recorded.read_text()) != settings:
+        if {**DATA_KEYS_ADDED, **json.loads(recorded.read_text())} != settings:
             raise ValueError(f"the kept work folder holds other data: {recorded.read_text()}")
         return folder / "snapshot.json"
     snapshot = make_training_set(
@@ -532,6 +535,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--urban-mosaic", action="store_true",
         help="towns as mosaics of roofs, streets, lawns and trees (generator)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--orbits", type=int, default=1,
+        help="relative orbits acquiring the scene, each on its own calendar (generator)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="the scene (data) seed")
     parser.add_argument(

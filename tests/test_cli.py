@@ -89,3 +89,17 @@ def test_synth_with_urban_mosaic_records_it(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     generator = json.loads((tmp_path / "a" / "manifest.json").read_text())["generator"]
     assert generator["urban_mosaic"] is True
+
+
+def test_synth_with_two_orbits_gives_patches_their_own_dates_and_refuses_five(
+    tmp_path: Path,
+) -> None:
+    args = ["--patches", "4", "--patch-size", "16", "--dates", "5", "--orbits"]
+    result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args, "2"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["generator"]["orbits"] == 2 and "dates" not in manifest
+    assert [p["orbits"] for p in manifest["patches"]] == [[0], [1], [0], [1]]
+    refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, "5"])
+    assert refused.exit_code == 2 and "orbits" in refused.output
+    assert not (tmp_path / "b").exists()

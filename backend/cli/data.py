@@ -44,6 +44,12 @@ def synth(
         "--urban-mosaic",
         help="Towns as mosaics of roofs, streets, lawns and trees (classes told by layout).",
     ),
+    orbits: int = typer.Option(
+        1,
+        min=1,
+        max=4,
+        help="Relative orbits acquiring the scene, each on its own calendar of DATES dates.",
+    ),
 ) -> None:
     """Generate the synthetic OSO benchmark (a scene near Toulouse cut into patches)."""
     with Progress(console=console) as bar:
@@ -58,6 +64,7 @@ def synth(
             cloud_fraction=clouds,
             missed_clouds=missed_clouds,
             urban_mosaic=urban_mosaic,
+            orbits=orbits,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(summary)

@@ -116,11 +116,13 @@ def make_training_set(
     seed: int = 0,
     *,
     noise_rate: float = 0.0,
-    cloud_fraction: float = 0.2,
-    missed_clouds: float = 0.0,
-    urban_mosaic: bool = False,
+    **realism: Any,
 ) -> Path:
     """Generate a tiny synthetic dataset, ingest it into a store, and snapshot it (for tests).
+
+    ``realism`` goes to the generator as it is (``cloud_fraction``, ``missed_clouds``,
+    ``urban_mosaic``, ``orbits``: ``ml.data.synthetic.generate``); label noise is off
+    unless asked, as tests want their labels exact.
 
     Layout under ``root``: ``source/`` (the synthetic GeoTIFF dataset), ``patches/<id>/``
     (store folders), ``labels/<id>.tif`` and ``snapshot.json``, whose path is returned.
@@ -142,9 +144,7 @@ def make_training_set(
         n_dates=n_dates,
         seed=seed,
         noise_rate=noise_rate,
-        cloud_fraction=cloud_fraction,
-        missed_clouds=missed_clouds,
-        urban_mosaic=urban_mosaic,
+        **realism,
     )
     dataset = scan(source, format="geotiff")
     if dataset.problems:

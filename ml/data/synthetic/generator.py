@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from ml.data.splits import spatial_split
 from ml.data.synthetic.clouds import CloudField, MaskOmissions, date_covers
 from ml.data.synthetic.noise import apply_label_noise
+from ml.data.synthetic.orbits import MAX_ORBITS, orbit_calendars
 from ml.data.synthetic.phenology import object_spectra
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
 from ml.data.synthetic.render import Renderer
@@ -97,6 +98,7 @@ def generate(
     cloud_fraction: float = 0.2,
     missed_clouds: float = 0.0,
     urban_mosaic: bool = False,
+    orbits: int = 1,
     year: int = 2024,
     progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
@@ -111,10 +113,13 @@ def generate(
     ``urban_mosaic`` renders towns as mosaics of roofs, streets, lawns and trees whose
     shares tell the classes apart (``urban``), rather than one look per class; off by
     default, and when on only town pixels change.
+    ``orbits`` (1..4) cuts the scene into that many swaths, each acquired on its own
+    calendar of ``n_dates`` dates, patches where two swaths overlap on both (``orbits``);
+    1, the default, gives every patch the same dates.
     """
     out_dir = Path(out_dir)
     _check_arguments(
-        out_dir, n_patches, patch_size, n_dates, noise_rate, cloud_fraction, missed_clouds
+        out_dir, n_patches, patch_size, n_dates, noise_rate, cloud_fraction, missed_clouds, orbits
     )
     # the cloud fields are many small matrix products: threaded BLAS only adds overhead
     with threadpool_limits(limits=1, user_api="blas"):
@@ -128,6 +133,7 @@ def generate(
             cloud_fraction,
             missed_clouds,
             urban_mosaic,
+            orbits,
             year,
             progress,
         )
@@ -143,28 +149,34 @@ def _generate(
     cloud_fraction: float,
     missed_clouds: float,
     urban_mosaic: bool,
+    orbits: int,
     year: int,
     progress: Callable[[int, int], None] | None,
 ) -> SynthSummary:
     started = time.perf_counter()
     # children are indexed: a stream added at the end leaves the others' draws as they were
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
     rng_scene, rng_dates, rng_pheno, rng_clouds, rng_noise, rng_render, rng_strips = streams[:7]
     grid = math.ceil(math.sqrt(n_patches))
     side = grid * patch_size
     scene = build_scene(rng_scene, side)
-    dates = acquisition_dates(rng_dates, n_dates, year)
+    calendars = orbit_calendars(
+        [rng_dates, *streams[9].spawn(orbits - 1)],
+        lambda rng: acquisition_dates(rng, n_dates, year),
+        grid,
+    )
+    dates = calendars.dates
     doy = np.array([(d - date(year, 1, 1)).days for d in dates])
-    moisture = rng_pheno.uniform(0.85, 1.05, n_dates).astype(np.float32)
+    moisture = rng_pheno.uniform(0.85, 1.05, len(dates)).astype(np.float32)
     spectra = object_spectra(rng_pheno, scene.classes, doy, moisture)
     surfaces = scene.objects
     if urban_mosaic:
         surfaces, spectra = mosaic_towns(streams[8], scene, spectra, doy, moisture)
-    clouds = CloudField.draw(rng_clouds, side, date_covers(rng_clouds, n_dates, cloud_fraction))
+    clouds = CloudField.draw(rng_clouds, side, date_covers(rng_clouds, len(dates), cloud_fraction))
     noise = apply_label_noise(rng_noise, scene, noise_rate)
     strip_rows = patch_size * max(1, 256 // patch_size)
     omissions = (
-        MaskOmissions.draw(streams[7], side, n_dates, cloud_fraction, missed_clouds)
+        MaskOmissions.draw(streams[7], side, len(dates), cloud_fraction, missed_clouds)
         if missed_clouds > 0
         else None
     )
@@ -189,7 +201,7 @@ def _generate(
         write_labels(tmp / "scene" / "reference.tif", reference, CRS, transform, legend.colormap())
         write_parcels(tmp / "scene" / "parcels.tif", scene.objects, CRS, transform)
         writer = DatasetWriter(
-            tmp, patches, side, dates, CRS, noise.labels, reference, legend.colormap(), progress
+            tmp, patches, side, calendars, CRS, noise.labels, reference, legend.colormap(), progress
         )
         if progress:
             progress(0, n_patches)
@@ -212,11 +224,12 @@ def _generate(
             "cloud_fraction": cloud_fraction,
             **({"missed_clouds": missed_clouds} if missed_clouds else {}),
             **({"urban_mosaic": True} if urban_mosaic else {}),
+            **({"orbits": orbits} if orbits > 1 else {}),
             "year": year,
             "patch_size": patch_size,
             "n_patches": n_patches,
         }
-        write_json(tmp / "manifest.json", manifest(name, ids, dates, splits, grid, settings))
+        write_json(tmp / "manifest.json", manifest(name, ids, calendars, splits, grid, settings))
         truth = noise_truth(noise, reference, ids, grid, patch_size, noise_rate)
         write_json(tmp / "noise_truth.json", truth)
         if out_dir.exists():
@@ -256,6 +269,7 @@ def _check_arguments(
     noise_rate: float,
     cloud_fraction: float,
     missed_clouds: float,
+    orbits: int,
 ) -> None:
     if n_patches < 1:
         raise ValueError(f"n_patches must be at least 1, got {n_patches}")
@@ -269,5 +283,7 @@ def _check_arguments(
         raise ValueError(f"cloud_fraction must be within 0..0.9, got {cloud_fraction}")
     if not 0.0 <= missed_clouds <= 0.5:
         raise ValueError(f"missed_clouds must be within 0..0.5, got {missed_clouds}")
+    if not 1 <= orbits <= MAX_ORBITS:
+        raise ValueError(f"orbits must be within 1..{MAX_ORBITS}, got {orbits}")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValueError(f"{out_dir} already exists and is not an empty folder; choose a new one")

@@ -7,7 +7,6 @@ label-error detection (e.g. RF out-of-fold suspicion ranking) can be scored.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from ml.data.splits import SplitAssignment
 from ml.data.store import NODATA, S2_BANDS
 from ml.data.synthetic.noise import LabelNoise
+from ml.data.synthetic.orbits import Calendars
 
 FORMAT, FORMAT_VERSION = "sitslab-geotiff", 1
 CRS = "EPSG:32631"
@@ -36,12 +36,16 @@ def patch_pixels(reference: np.ndarray, grid: int, size: int, n: int) -> np.ndar
 def manifest(
     name: str,
     ids: list[str],
-    dates: list[date],
+    calendars: Calendars,
     splits: dict[str, SplitAssignment],
     grid: int,
     generator: dict[str, Any],
 ) -> dict[str, Any]:
-    """The GeoTIFF layout manifest of a synthetic dataset (dates shared by all patches)."""
+    """The GeoTIFF layout manifest of a synthetic dataset.
+
+    Dates shared by every patch when one orbit acquires the scene; otherwise each patch
+    lists its own, and the orbits that acquired them.
+    """
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -50,7 +54,7 @@ def manifest(
         "bands": list(S2_BANDS),
         "crs": CRS,
         "nodata": NODATA,
-        "dates": [d.isoformat() for d in dates],
+        **({"dates": [d.isoformat() for d in calendars.dates]} if calendars.shared else {}),
         "patches": [
             {
                 "id": pid,
@@ -64,6 +68,7 @@ def manifest(
                 "block": splits[pid].block,
                 "row": i // grid,
                 "col": i % grid,
+                **({} if calendars.shared else _patch_calendar(calendars, i % grid)),
             }
             for i, pid in enumerate(ids)
         ],
@@ -76,6 +81,13 @@ def manifest(
         },
         "noise_truth": "noise_truth.json",
         "generator": generator,
+    }
+
+
+def _patch_calendar(calendars: Calendars, col: int) -> dict[str, Any]:
+    return {
+        "dates": [calendars.dates[t].isoformat() for t in calendars.column_dates[col]],
+        "orbits": calendars.column_orbits[col],
     }
 
 

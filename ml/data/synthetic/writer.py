@@ -24,6 +24,7 @@ from rasterio.windows import Window
 
 from ml.data.layouts.common import band_description
 from ml.data.store import CLOUD, NODATA, S2_BANDS, SHADOW, label_profile
+from ml.data.synthetic.orbits import Calendars
 
 CREATION = {"compress": "deflate", "zlevel": 1, "num_threads": "2"}
 
@@ -125,14 +126,14 @@ class DatasetWriter:
         root: Path,
         patches: PatchGrid,
         side: int,
-        dates: list[date],
+        calendars: Calendars,
         crs: str,
         labels: np.ndarray,
         reference: np.ndarray,
         colormap: dict,
         progress: Callable[[int, int], None] | None,
     ):
-        self.root, self.patches, self.dates, self.crs = root, patches, dates, crs
+        self.root, self.patches, self.calendars, self.crs = root, patches, calendars, crs
         self.labels, self.reference, self.colormap, self.progress = (
             labels,
             reference,
@@ -140,7 +141,7 @@ class DatasetWriter:
             progress,
         )
         self.scene = SceneWriter(
-            root / "scene", side, dates, list(S2_BANDS), crs, patches.transform
+            root / "scene", side, calendars.dates, list(S2_BANDS), crs, patches.transform
         )
         self.scene_pool = ThreadPoolExecutor(1)
         self.patch_pool = ThreadPoolExecutor(2)
@@ -154,9 +155,14 @@ class DatasetWriter:
         for index in self.patches.in_rows(y0, y0 + series.shape[2]):
             rows, cols = self.patches.window(index)
             local = slice(rows.start - y0, rows.stop - y0)
+            seen = self.calendars.column_dates[index % self.patches.grid]
             jobs.append(
                 self.patch_pool.submit(
-                    self._write_patch, index, series[:, :, local, cols], masks[:, local, cols]
+                    self._write_patch,
+                    index,
+                    series[seen, :, local, cols],
+                    masks[seen, local, cols],
+                    [self.calendars.dates[t] for t in seen],
                 )
             )
         self.in_flight.append(jobs)
@@ -182,19 +188,16 @@ class DatasetWriter:
                 if self.progress:
                     self.progress(self.done, len(self.patches.ids))
 
-    def _write_patch(self, index: int, series: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    def _write_patch(
+        self, index: int, series: np.ndarray, masks: np.ndarray, dates: list[date]
+    ) -> np.ndarray:
         pid = self.patches.ids[index]
         transform = self.patches.patch_transform(index)
         window = self.patches.window(index)
         write_series(
-            self.root / "images" / f"{pid}.tif",
-            series,
-            self.dates,
-            list(S2_BANDS),
-            self.crs,
-            transform,
+            self.root / "images" / f"{pid}.tif", series, dates, list(S2_BANDS), self.crs, transform
         )
-        write_mask(self.root / "clouds" / f"{pid}.tif", masks, self.dates, self.crs, transform)
+        write_mask(self.root / "clouds" / f"{pid}.tif", masks, dates, self.crs, transform)
         write_labels(
             self.root / "labels" / f"{pid}.tif",
             self.labels[window],

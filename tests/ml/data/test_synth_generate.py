@@ -227,6 +227,8 @@ def test_acquisition_dates_are_irregular_and_cover_the_year() -> None:
         ({"missed_clouds": 0.6}, "missed_clouds"),
         ({"missed_clouds": -0.1}, "missed_clouds"),
         ({"n_dates": 1}, "n_dates"),
+        ({"orbits": 0}, "orbits"),
+        ({"orbits": 5}, "orbits"),
     ],
 )
 def test_bad_arguments_write_nothing(tmp_path: Path, change: dict, message: str) -> None:
