@@ -114,8 +114,8 @@ def generate(
     shares tell the classes apart (``urban``), rather than one look per class; off by
     default, and when on only town pixels change.
     ``orbits`` (1..4) cuts the scene into that many swaths, each acquired on its own
-    calendar of ``n_dates`` dates, patches where two swaths overlap on both (``orbits``);
-    1, the default, gives every patch the same dates.
+    calendar of ``n_dates`` dates; patches where two swaths overlap get both calendars
+    (``synthetic.orbits``). 1, the default, gives every patch the same dates.
     """
     out_dir = Path(out_dir)
     _check_arguments(
