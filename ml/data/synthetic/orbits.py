@@ -35,8 +35,8 @@ class Calendars:
 
     @property
     def shared(self) -> bool:
-        """Whether every patch has the same dates (one orbit)."""
-        return all(len(index) == len(self.dates) for index in self.column_dates)
+        """Whether one orbit acquires the whole scene (every patch on the same dates)."""
+        return all(orbits == [0] for orbits in self.column_orbits)
 
 
 def swath_orbits(col: int, grid: int, n_orbits: int) -> list[int]:

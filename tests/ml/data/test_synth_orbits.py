@@ -69,6 +69,12 @@ def test_each_swath_has_its_own_calendar_and_the_overlap_both(
         assert entry["dates"] == by_column[entry["col"]]["dates"]
 
 
+def test_a_scene_one_patch_wide_still_says_which_orbits_acquired_it(tmp_path: Path) -> None:
+    generate(tmp_path / "ds", n_patches=1, patch_size=16, n_dates=4, orbits=2)
+    (entry,) = _manifest(tmp_path / "ds")["patches"]
+    assert entry["orbits"] == [0, 1] and len(entry["dates"]) > 4
+
+
 def test_every_file_carries_its_patch_dates_and_validates(datasets: tuple[Path, Path]) -> None:
     one, two = datasets
     dataset = scan(two, format="geotiff")
