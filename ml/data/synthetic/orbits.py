@@ -33,6 +33,10 @@ class Calendars:
     column_orbits: list[list[int]]
     """Per patch column: the orbits whose swath covers it."""
 
+    def dates_of(self, col: int) -> list[date]:
+        """The dates acquired over patch column ``col``."""
+        return [self.dates[t] for t in self.column_dates[col]]
+
     @property
     def shared(self) -> bool:
         """Whether one orbit acquires the whole scene (every patch on the same dates)."""

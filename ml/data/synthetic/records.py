@@ -86,7 +86,7 @@ def manifest(
 
 def _patch_calendar(calendars: Calendars, col: int) -> dict[str, Any]:
     return {
-        "dates": [calendars.dates[t].isoformat() for t in calendars.column_dates[col]],
+        "dates": [d.isoformat() for d in calendars.dates_of(col)],
         "orbits": calendars.column_orbits[col],
     }
 

@@ -155,14 +155,15 @@ class DatasetWriter:
         for index in self.patches.in_rows(y0, y0 + series.shape[2]):
             rows, cols = self.patches.window(index)
             local = slice(rows.start - y0, rows.stop - y0)
-            seen = self.calendars.column_dates[index % self.patches.grid]
+            col = index % self.patches.grid
+            seen = self.calendars.column_dates[col]
             jobs.append(
                 self.patch_pool.submit(
                     self._write_patch,
                     index,
                     series[seen, :, local, cols],
                     masks[seen, local, cols],
-                    [self.calendars.dates[t] for t in seen],
+                    self.calendars.dates_of(col),
                 )
             )
         self.in_flight.append(jobs)
