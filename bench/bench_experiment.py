@@ -63,8 +63,10 @@ from ml.data.store import read_patch
 from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary
 from ml.metrics import mcnemar
 from ml.models.registry import load_predictor
+from ml.train.config import TrainConfig
 
 REGIMES = ("scratch", "frozen", "finetune")
+DEFAULT_LR = TrainConfig.lr
 DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
              "missed_clouds", "urban_mosaic", "orbits", "unlabelled_patches")  # fmt: skip
 DATA_KEYS_ADDED = {"orbits": 1}
@@ -272,6 +274,9 @@ class Bench:
                     config = {**self.ubarn_config(a.epochs, seed), "regime": regime,
                               "label_fraction": fraction, "class_balance": a.class_balance,
                               "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
+                    if regime == "finetune" and a.encoder_lr is not None:
+                        # the run's lr is its encoder's; the new head keeps the usual steps
+                        config |= {"lr": a.encoder_lr, "head_lr": a.head_lr or DEFAULT_LR}
                     stage = (self.name(f"ubarn-{regime}-{tag}", seed), "finetune",
                              self.snapshot, config)  # fmt: skip
                     if regime == "scratch":
@@ -521,6 +526,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--head-lr", type=float, default=None,
         help="learning rate of U-BARN's segmentation head (default: the network's, 1e-3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--encoder-lr", type=float, default=None,
+        help="learning rate of the pre-trained encoder in the fine-tuned regime (FT), the head"
+        " keeping --head-lr or 1e-3 (default: the network's, 1e-3)",
     )  # fmt: skip
     parser.add_argument(
         "--unlabelled-patches", type=int, default=0,
