@@ -68,8 +68,9 @@ from ml.train.config import TrainConfig
 REGIMES = ("scratch", "frozen", "finetune")
 DEFAULT_LR = TrainConfig.lr
 DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
-             "missed_clouds", "urban_mosaic", "orbits", "unlabelled_patches")  # fmt: skip
-DATA_KEYS_ADDED = {"orbits": 1}
+             "missed_clouds", "urban_mosaic", "orbits", "phenology_shift",
+             "unlabelled_patches")  # fmt: skip
+DATA_KEYS_ADDED = {"orbits": 1, "phenology_shift": 0.0}
 """Data keys added after work folders were kept, at the value those folders were made with."""
 
 
@@ -81,6 +82,7 @@ def generator_options(args: argparse.Namespace) -> dict:
         "missed_clouds": args.missed_clouds,
         "urban_mosaic": args.urban_mosaic,
         "orbits": args.orbits,
+        "phenology_shift": args.phenology_shift,
     }
 
 
@@ -549,6 +551,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--orbits", type=int, default=1,
         help="relative orbits acquiring the scene, each on its own calendar (generator)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--phenology-shift", type=float, default=0.0,
+        help="days (sd) by which seasons shift between regions of the scene (generator)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="the scene (data) seed")
     parser.add_argument(

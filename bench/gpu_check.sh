@@ -13,9 +13,10 @@
 # has finished). On an H200 the whole script took 306 s with the three regimes and one seed.
 # MISSED sets the share of cloud contamination the masks miss (generator, default 0);
 # URBAN=1 renders towns as mosaics of roofs, streets, lawns and trees (--urban-mosaic);
-# ORBITS=2 acquires the scene from two relative orbits, each on its own calendar (--orbits).
+# ORBITS=2 acquires the scene from two relative orbits, each on its own calendar (--orbits);
+# SHIFT=15 shifts seasons between regions of the scene by 15 days sd (--phenology-shift).
 #
-#     BUDGET=540 SEEDS=0,1 MISSED=0.1 URBAN=1 ORBITS=2 bash bench/gpu_check.sh OUTDIR
+#     BUDGET=540 SEEDS=0,1 MISSED=0.1 URBAN=1 ORBITS=2 SHIFT=15 bash bench/gpu_check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: bash bench/gpu_check.sh OUTDIR}
 deadline=$((SECONDS + ${BUDGET:-540}))
@@ -30,5 +31,6 @@ timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches
     --dates 30 --unlabelled-patches 196 --epochs 120 --patience 20 --lr-patience 10 \
     --regimes scratch,finetune --train-seeds "${SEEDS:-0,1}" --missed-clouds "${MISSED:-0}" \
     $([ "${URBAN:-0}" = 1 ] && echo --urban-mosaic) --orbits "${ORBITS:-1}" \
+    --phenology-shift "${SHIFT:-0}" \
     --jobs 4 --threads 2 --speed-patches 4 --keep /tmp/gpu-bench 2>&1 | tee "$out/experiment.txt"
 (cd /tmp/gpu-bench && find runs reference -name "*.json" | tar czf "$out/runs.tgz" -T -)

@@ -103,3 +103,16 @@ def test_synth_with_two_orbits_gives_patches_their_own_dates_and_refuses_five(
     refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, "5"])
     assert refused.exit_code == 2 and "orbits" in refused.output
     assert not (tmp_path / "b").exists()
+
+
+def test_synth_with_a_phenology_shift_records_it_and_refuses_more_than_a_month(
+    tmp_path: Path,
+) -> None:
+    args = ["--patches", "4", "--patch-size", "16", "--dates", "5", "--phenology-shift"]
+    result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args, "12.5"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["generator"]["phenology_shift"] == 12.5
+    refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, "31"])
+    assert refused.exit_code == 2 and "phenology-shift" in refused.output
+    assert not (tmp_path / "b").exists()

@@ -50,6 +50,13 @@ def synth(
         max=4,
         help="Relative orbits acquiring the scene, each on its own calendar of DATES dates.",
     ),
+    phenology_shift: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=30.0,
+        help="Days (standard deviation) by which seasons shift from one region of the scene "
+        "to another.",
+    ),
 ) -> None:
     """Generate the synthetic OSO benchmark (a scene near Toulouse cut into patches)."""
     with Progress(console=console) as bar:
@@ -65,6 +72,7 @@ def synth(
             missed_clouds=missed_clouds,
             urban_mosaic=urban_mosaic,
             orbits=orbits,
+            phenology_shift=phenology_shift,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(summary)

@@ -28,6 +28,7 @@ from ml.data.synthetic.noise import apply_label_noise
 from ml.data.synthetic.orbits import MAX_ORBITS, orbit_calendars
 from ml.data.synthetic.phenology import object_spectra
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
+from ml.data.synthetic.regions import MAX_SHIFT_SD, RegionalShift
 from ml.data.synthetic.render import Renderer
 from ml.data.synthetic.scene import build_scene
 from ml.data.synthetic.urban import mosaic_towns
@@ -99,6 +100,7 @@ def generate(
     missed_clouds: float = 0.0,
     urban_mosaic: bool = False,
     orbits: int = 1,
+    phenology_shift: float = 0.0,
     year: int = 2024,
     progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
@@ -116,10 +118,21 @@ def generate(
     ``orbits`` (1..4) cuts the scene into that many swaths, each acquired on its own
     calendar of ``n_dates`` dates; patches where two swaths overlap get both calendars
     (``synthetic.orbits``). 1, the default, gives every patch the same dates.
+    ``phenology_shift`` (0..30 days) is the standard deviation over the scene of a smooth
+    field of regional season shifts (``regions``): crops green up and are harvested earlier
+    in one part of the scene than in another. 0, the default, leaves every byte as it was.
     """
     out_dir = Path(out_dir)
     _check_arguments(
-        out_dir, n_patches, patch_size, n_dates, noise_rate, cloud_fraction, missed_clouds, orbits
+        out_dir,
+        n_patches,
+        patch_size,
+        n_dates,
+        noise_rate,
+        cloud_fraction,
+        missed_clouds,
+        orbits,
+        phenology_shift,
     )
     # the cloud fields are many small matrix products: threaded BLAS only adds overhead
     with threadpool_limits(limits=1, user_api="blas"):
@@ -134,6 +147,7 @@ def generate(
             missed_clouds,
             urban_mosaic,
             orbits,
+            phenology_shift,
             year,
             progress,
         )
@@ -150,12 +164,13 @@ def _generate(
     missed_clouds: float,
     urban_mosaic: bool,
     orbits: int,
+    phenology_shift: float,
     year: int,
     progress: Callable[[int, int], None] | None,
 ) -> SynthSummary:
     started = time.perf_counter()
     # children are indexed: a stream added at the end leaves the others' draws as they were
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(11)]
     rng_scene, rng_dates, rng_pheno, rng_clouds, rng_noise, rng_render, rng_strips = streams[:7]
     grid = math.ceil(math.sqrt(n_patches))
     side = grid * patch_size
@@ -168,10 +183,12 @@ def _generate(
     dates = calendars.dates
     doy = np.array([(d - date(year, 1, 1)).days for d in dates])
     moisture = rng_pheno.uniform(0.85, 1.05, len(dates)).astype(np.float32)
-    spectra = object_spectra(rng_pheno, scene.classes, doy, moisture)
+    regional = RegionalShift.draw(streams[10], side, phenology_shift) if phenology_shift else None
+    shifts = regional.of_objects(scene.objects, 0, len(scene.classes)) if regional else None
+    spectra = object_spectra(rng_pheno, scene.classes, doy, moisture, regional_shift=shifts)
     surfaces = scene.objects
     if urban_mosaic:
-        surfaces, spectra = mosaic_towns(streams[8], scene, spectra, doy, moisture)
+        surfaces, spectra = mosaic_towns(streams[8], scene, spectra, doy, moisture, regional)
     clouds = CloudField.draw(rng_clouds, side, date_covers(rng_clouds, len(dates), cloud_fraction))
     noise = apply_label_noise(rng_noise, scene, noise_rate)
     strip_rows = patch_size * max(1, 256 // patch_size)
@@ -225,6 +242,7 @@ def _generate(
             **({"missed_clouds": missed_clouds} if missed_clouds else {}),
             **({"urban_mosaic": True} if urban_mosaic else {}),
             **({"orbits": orbits} if orbits > 1 else {}),
+            **({"phenology_shift": phenology_shift} if phenology_shift else {}),
             "year": year,
             "patch_size": patch_size,
             "n_patches": n_patches,
@@ -270,6 +288,7 @@ def _check_arguments(
     cloud_fraction: float,
     missed_clouds: float,
     orbits: int,
+    phenology_shift: float,
 ) -> None:
     if n_patches < 1:
         raise ValueError(f"n_patches must be at least 1, got {n_patches}")
@@ -285,5 +304,9 @@ def _check_arguments(
         raise ValueError(f"missed_clouds must be within 0..0.5, got {missed_clouds}")
     if not 1 <= orbits <= MAX_ORBITS:
         raise ValueError(f"orbits must be within 1..{MAX_ORBITS}, got {orbits}")
+    if not 0.0 <= phenology_shift <= MAX_SHIFT_SD:
+        raise ValueError(
+            f"phenology_shift must be within 0..{MAX_SHIFT_SD:g} days, got {phenology_shift}"
+        )
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValueError(f"{out_dir} already exists and is not an empty folder; choose a new one")

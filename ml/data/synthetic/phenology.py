@@ -8,10 +8,10 @@ sunflower, soy) all peak in July-August and differ by sowing (spring) and senesc
 dates; conifers stay green; water stays negative. Rapeseed gets yellow flowering in
 April, rice is flooded before emergence, meadows are mown twice.
 
-Every parcel draws its own timing shift, amplitude, background brightness and, for
-summer crops, an optional winter cover crop. NDVI is turned into a vegetation fraction
-and a linear mix of vegetation and background spectra (``spectra``), so all bands stay
-physically consistent with the NDVI curve.
+Every parcel draws its own timing shift (plus, optionally, its region's: ``regions``),
+amplitude, background brightness and, for summer crops, an optional winter cover crop.
+NDVI is turned into a vegetation fraction and a linear mix of vegetation and background
+spectra (``spectra``), so all bands stay physically consistent with the NDVI curve.
 """
 
 from __future__ import annotations
@@ -122,11 +122,15 @@ def object_ndvi(
     classes: np.ndarray,
     doy: np.ndarray,
     profiles: Mapping[int, Profile] = PROFILES,
+    regional_shift: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """NDVI (n, T) of every object, and its per-object timing shift (n,), drawn per parcel."""
+    """NDVI (n, T) of every object, and its timing shift (n,): its own draw plus, when given,
+    its region's (``regional_shift``, (n,) days; ``regions``)."""
     n = len(classes)
     t = doy[None, :].astype(np.float64)
     shift = rng.normal(0.0, TIMING_SD, n)[:, None]
+    if regional_shift is not None:
+        shift = shift + regional_shift[:, None]
     amp_scale = rng.uniform(0.85, 1.05, n)[:, None]
     base_offset = rng.normal(0.0, 0.025, n)[:, None]
     cover = rng.random(n) < 0.3
@@ -157,14 +161,16 @@ def object_spectra(
     doy: np.ndarray,
     soil_moisture: np.ndarray,
     profiles: Mapping[int, Profile] = PROFILES,
+    regional_shift: np.ndarray | None = None,
 ) -> ObjectSpectra:
     """Reflectance of every object on every date from its class profile and its own draws.
 
     ``soil_moisture`` (T,) scales the background per date (wet soil is darker);
-    ``profiles`` maps the codes in ``classes`` to their look (the classes' by default).
+    ``profiles`` maps the codes in ``classes`` to their look (the classes' by default);
+    ``regional_shift`` (n,) moves each object's seasons by its region's days.
     """
     n, n_dates = len(classes), len(doy)
-    ndvi, shift = object_ndvi(rng, classes, doy, profiles)
+    ndvi, shift = object_ndvi(rng, classes, doy, profiles, regional_shift)
     gain = rng.uniform(0.85, 1.15, n).astype(np.float32)
     veg = np.empty((n, 10), np.float32)
     background = np.empty((n, n_dates, 10), np.float32)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml.data.synthetic.phenology import ObjectSpectra, Profile, Season, object_spectra
+from ml.data.synthetic.regions import RegionalShift
 from ml.data.synthetic.scene import PARCEL, Scene, jittered_grid, voronoi_cells
 
 SURFACES: dict[int, Profile] = {
@@ -42,11 +43,13 @@ def mosaic_towns(
     spectra: ObjectSpectra,
     doy: np.ndarray,
     soil_moisture: np.ndarray,
+    regional: RegionalShift | None = None,
 ) -> tuple[np.ndarray, ObjectSpectra]:
     """Per pixel, the id of the surface it shows, and the spectra of every id.
 
     Ids below ``len(scene.classes)`` are the scene's own objects with ``spectra``; town
-    parcels are replaced by new ids, one per surface cell, appended after them.
+    parcels are replaced by new ids, one per surface cell, appended after them. With
+    ``regional``, lawns and trees keep their town's season shift as the parcels around do.
     """
     side = scene.objects.shape[0]
     town_object = (scene.kinds == PARCEL) & np.isin(scene.classes, list(SURFACE_SHARES))
@@ -69,5 +72,6 @@ def mosaic_towns(
         looks[idx] = rng.choice(len(shares), len(idx), p=shares)
     surfaces = scene.objects.copy()
     surfaces[in_town] = len(scene.classes) + surface.astype(np.int32)
-    town = object_spectra(rng, looks, doy, soil_moisture, SURFACES)
+    shifts = regional.of_objects(surfaces, len(scene.classes), len(keys)) if regional else None
+    town = object_spectra(rng, looks, doy, soil_moisture, SURFACES, shifts)
     return surfaces, spectra.joined(town)

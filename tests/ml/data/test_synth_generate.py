@@ -229,6 +229,8 @@ def test_acquisition_dates_are_irregular_and_cover_the_year() -> None:
         ({"n_dates": 1}, "n_dates"),
         ({"orbits": 0}, "orbits"),
         ({"orbits": 5}, "orbits"),
+        ({"phenology_shift": -1.0}, "phenology_shift"),
+        ({"phenology_shift": 31.0}, "phenology_shift"),
     ],
 )
 def test_bad_arguments_write_nothing(tmp_path: Path, change: dict, message: str) -> None:
