@@ -91,28 +91,21 @@ def test_synth_with_urban_mosaic_records_it(tmp_path: Path) -> None:
     assert generator["urban_mosaic"] is True
 
 
-def test_synth_with_two_orbits_gives_patches_their_own_dates_and_refuses_five(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("option", "value", "key", "recorded", "out_of_range"),
+    [
+        ("--orbits", "2", "orbits", 2, "5"),
+        ("--phenology-shift", "12.5", "phenology_shift", 12.5, "31"),
+    ],
+)
+def test_synth_records_a_realism_option_and_refuses_it_out_of_range(
+    tmp_path: Path, option: str, value: str, key: str, recorded: float, out_of_range: str
 ) -> None:
-    args = ["--patches", "4", "--patch-size", "16", "--dates", "5", "--orbits"]
-    result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args, "2"])
+    args = ["--patches", "4", "--patch-size", "16", "--dates", "5", option]
+    result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args, value])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert manifest["generator"]["orbits"] == 2 and "dates" not in manifest
-    assert [p["orbits"] for p in manifest["patches"]] == [[0], [1], [0], [1]]
-    refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, "5"])
-    assert refused.exit_code == 2 and "orbits" in refused.output
-    assert not (tmp_path / "b").exists()
-
-
-def test_synth_with_a_phenology_shift_records_it_and_refuses_more_than_a_month(
-    tmp_path: Path,
-) -> None:
-    args = ["--patches", "4", "--patch-size", "16", "--dates", "5", "--phenology-shift"]
-    result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args, "12.5"])
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert manifest["generator"]["phenology_shift"] == 12.5
-    refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, "31"])
-    assert refused.exit_code == 2 and "phenology-shift" in refused.output
+    assert manifest["generator"][key] == recorded
+    refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, out_of_range])
+    assert refused.exit_code == 2 and option.lstrip("-") in refused.output
     assert not (tmp_path / "b").exists()

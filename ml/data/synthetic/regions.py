@@ -20,7 +20,7 @@ from scipy.ndimage import map_coordinates
 from ml.data.synthetic.scene import smooth_field
 
 MAX_SHIFT_SD = 30.0
-"""Days: the largest standard deviation accepted (about a month between regions)."""
+"""Days: the largest standard deviation accepted (a month: regions up to four months apart)."""
 CORRELATION = 1 / 3
 """Correlation length of the field, as a share of the scene side: a few regions per scene."""
 LATTICE = 64
