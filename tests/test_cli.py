@@ -91,21 +91,31 @@ def test_synth_with_urban_mosaic_records_it(tmp_path: Path) -> None:
     assert generator["urban_mosaic"] is True
 
 
-@pytest.mark.parametrize(
-    ("option", "value", "key", "recorded", "out_of_range"),
-    [
-        ("--orbits", "2", "orbits", 2, "5"),
-        ("--phenology-shift", "12.5", "phenology_shift", 12.5, "31"),
-    ],
-)
-def test_synth_records_a_realism_option_and_refuses_it_out_of_range(
-    tmp_path: Path, option: str, value: str, key: str, recorded: float, out_of_range: str
-) -> None:
+def _synth_with(tmp_path: Path, option: str, value: str, out_of_range: str) -> tuple[dict, str]:
+    """Run `synth` with ``option`` at ``value`` (it must succeed) and at ``out_of_range`` (it
+    must be refused with usage exit 2, writing nothing): the first's manifest, the second's
+    output."""
     args = ["--patches", "4", "--patch-size", "16", "--dates", "5", option]
     result = runner.invoke(app, ["synth", str(tmp_path / "a"), *args, value])
     assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert manifest["generator"][key] == recorded
     refused = runner.invoke(app, ["synth", str(tmp_path / "b"), *args, out_of_range])
-    assert refused.exit_code == 2 and option.lstrip("-") in refused.output
+    assert refused.exit_code == 2
     assert not (tmp_path / "b").exists()
+    return json.loads((tmp_path / "a" / "manifest.json").read_text()), refused.output
+
+
+def test_synth_with_two_orbits_gives_patches_their_own_dates_and_refuses_five(
+    tmp_path: Path,
+) -> None:
+    manifest, refusal = _synth_with(tmp_path, "--orbits", "2", "5")
+    assert manifest["generator"]["orbits"] == 2 and "dates" not in manifest
+    assert [p["orbits"] for p in manifest["patches"]] == [[0], [1], [0], [1]]
+    assert "orbits" in refusal
+
+
+def test_synth_with_a_phenology_shift_records_it_and_refuses_more_than_a_month(
+    tmp_path: Path,
+) -> None:
+    manifest, refusal = _synth_with(tmp_path, "--phenology-shift", "12.5", "31")
+    assert manifest["generator"]["phenology_shift"] == 12.5
+    assert "phenology-shift" in refusal

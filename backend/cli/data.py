@@ -14,6 +14,8 @@ from backend.db import get_sessionmaker
 from backend.errors import DomainError
 from backend.services.ingest import ingest as ingest_dataset
 from ml.data import synthetic
+from ml.data.synthetic.orbits import MAX_ORBITS
+from ml.data.synthetic.regions import MAX_SHIFT_SD
 
 console = Console()
 
@@ -47,13 +49,13 @@ def synth(
     orbits: int = typer.Option(
         1,
         min=1,
-        max=4,
+        max=MAX_ORBITS,
         help="Relative orbits acquiring the scene, each on its own calendar of DATES dates.",
     ),
     phenology_shift: float = typer.Option(
         0.0,
         min=0.0,
-        max=30.0,
+        max=MAX_SHIFT_SD,
         help="Days (standard deviation) by which seasons shift from one region of the scene "
         "to another.",
     ),

@@ -52,11 +52,12 @@ class RegionalShift:
         ``ids`` is a (side, side) raster of object ids; an id with no pixel gets 0.
         """
         flat = ids.ravel().astype(np.int64) - first
-        inside = (flat >= 0) & (flat < count)
-        rows, cols = np.divmod(np.flatnonzero(inside), ids.shape[1])
-        pixels = np.bincount(flat[inside], minlength=count)
+        inside = np.flatnonzero((flat >= 0) & (flat < count))
+        own = flat[inside]
+        rows, cols = np.divmod(inside, ids.shape[1])
+        pixels = np.bincount(own, minlength=count)
         centroid = [
-            np.divide(np.bincount(flat[inside], weights=c + 0.5, minlength=count), pixels,
+            np.divide(np.bincount(own, weights=c + 0.5, minlength=count), pixels,
                       out=np.zeros(count), where=pixels > 0) / self.step
             for c in (rows, cols)
         ]  # fmt: skip
