@@ -69,8 +69,8 @@ REGIMES = ("scratch", "frozen", "finetune")
 DEFAULT_LR = TrainConfig.lr
 DATA_KEYS = ("patches", "size", "dates", "seed", "noise_rate", "cloud_fraction",
              "missed_clouds", "urban_mosaic", "orbits", "phenology_shift",
-             "unlabelled_patches")  # fmt: skip
-DATA_KEYS_ADDED = {"orbits": 1, "phenology_shift": 0.0}
+             "stale_register", "unlabelled_patches")  # fmt: skip
+DATA_KEYS_ADDED = {"orbits": 1, "phenology_shift": 0.0, "stale_register": 0.0}
 """Data keys added after work folders were kept, at the value those folders were made with."""
 
 
@@ -83,6 +83,7 @@ def generator_options(args: argparse.Namespace) -> dict:
         "urban_mosaic": args.urban_mosaic,
         "orbits": args.orbits,
         "phenology_shift": args.phenology_shift,
+        "stale_register": args.stale_register,
     }
 
 
@@ -555,6 +556,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--phenology-shift", type=float, default=0.0,
         help="days (sd) by which seasons shift between regions of the scene (generator)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stale-register", type=float, default=0.0,
+        help="share of the scene whose crop labels are last year's crops (generator)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="the scene (data) seed")
     parser.add_argument(

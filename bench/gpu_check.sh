@@ -14,9 +14,12 @@
 # MISSED sets the share of cloud contamination the masks miss (generator, default 0);
 # URBAN=1 renders towns as mosaics of roofs, streets, lawns and trees (--urban-mosaic);
 # ORBITS=2 acquires the scene from two relative orbits, each on its own calendar (--orbits);
-# SHIFT=15 shifts seasons between regions of the scene by 15 days sd (--phenology-shift).
+# SHIFT=15 shifts seasons between regions of the scene by 15 days sd (--phenology-shift);
+# STALE=0.3 labels the crops of a region covering 30 % of the scene with last year's crops
+# (--stale-register).
 #
-#     BUDGET=540 SEEDS=0,1 MISSED=0.1 URBAN=1 ORBITS=2 SHIFT=15 bash bench/gpu_check.sh OUTDIR
+#     BUDGET=540 SEEDS=0,1 MISSED=0.1 URBAN=1 ORBITS=2 SHIFT=15 STALE=0.3 \
+#         bash bench/gpu_check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: bash bench/gpu_check.sh OUTDIR}
 deadline=$((SECONDS + ${BUDGET:-540}))
@@ -31,6 +34,6 @@ timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches
     --dates 30 --unlabelled-patches 196 --epochs 120 --patience 20 --lr-patience 10 \
     --regimes scratch,finetune --train-seeds "${SEEDS:-0,1}" --missed-clouds "${MISSED:-0}" \
     $([ "${URBAN:-0}" = 1 ] && echo --urban-mosaic) --orbits "${ORBITS:-1}" \
-    --phenology-shift "${SHIFT:-0}" \
+    --phenology-shift "${SHIFT:-0}" --stale-register "${STALE:-0}" \
     --jobs 4 --threads 2 --speed-patches 4 --keep /tmp/gpu-bench 2>&1 | tee "$out/experiment.txt"
 (cd /tmp/gpu-bench && find runs reference -name "*.json" | tar czf "$out/runs.tgz" -T -)

@@ -119,3 +119,11 @@ def test_synth_with_a_phenology_shift_records_it_and_refuses_more_than_a_month(
     manifest, refusal = _synth_with(tmp_path, "--phenology-shift", "12.5", "31")
     assert manifest["generator"]["phenology_shift"] == 12.5
     assert "phenology-shift" in refusal
+
+
+def test_synth_with_a_stale_register_records_it_and_refuses_more_than_the_scene(
+    tmp_path: Path,
+) -> None:
+    manifest, refusal = _synth_with(tmp_path, "--stale-register", "0.25", "1.5")
+    assert manifest["generator"]["stale_register"] == 0.25
+    assert "stale-register" in refusal

@@ -14,6 +14,7 @@ from backend.db import get_sessionmaker
 from backend.errors import DomainError
 from backend.services.ingest import ingest as ingest_dataset
 from ml.data import synthetic
+from ml.data.synthetic.clouds import MAX_MISSED_CLOUDS
 from ml.data.synthetic.orbits import MAX_ORBITS
 from ml.data.synthetic.regions import MAX_SHIFT_SD
 
@@ -38,7 +39,7 @@ def synth(
     missed_clouds: float = typer.Option(
         0.0,
         min=0.0,
-        max=0.5,
+        max=MAX_MISSED_CLOUDS,
         help="Share of cloud contamination the masks miss (thin clouds, shadows).",
     ),
     urban_mosaic: bool = typer.Option(
@@ -59,6 +60,13 @@ def synth(
         help="Days (standard deviation) by which seasons shift from one region of the scene "
         "to another.",
     ),
+    stale_register: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=1.0,
+        help="Share of the scene, one region, whose crop labels are last year's crops "
+        "(an out-of-date parcel register).",
+    ),
 ) -> None:
     """Generate the synthetic OSO benchmark (a scene near Toulouse cut into patches)."""
     with Progress(console=console) as bar:
@@ -75,6 +83,7 @@ def synth(
             urban_mosaic=urban_mosaic,
             orbits=orbits,
             phenology_shift=phenology_shift,
+            stale_register=stale_register,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(summary)

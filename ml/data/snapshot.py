@@ -121,8 +121,9 @@ def make_training_set(
     """Generate a tiny synthetic dataset, ingest it into a store, and snapshot it (for tests).
 
     ``realism`` goes to the generator as it is (``cloud_fraction``, ``missed_clouds``,
-    ``urban_mosaic``, ``orbits``, ``phenology_shift``: ``ml.data.synthetic.generate``);
-    label noise is off unless asked, as tests want their labels exact.
+    ``urban_mosaic``, ``orbits``, ``phenology_shift``, ``stale_register``:
+    ``ml.data.synthetic.generate``); label noise is off unless asked, as tests want their
+    labels exact.
 
     Layout under ``root``: ``source/`` (the synthetic GeoTIFF dataset), ``patches/<id>/``
     (store folders), ``labels/<id>.tif`` and ``snapshot.json``, whose path is returned.

@@ -131,6 +131,7 @@ class CloudField:
 
 
 THIN_CLOUD_OPACITY = 0.4  # of a thick cloud's opacity: thin clouds blend 22-40 % of cloud
+MAX_MISSED_CLOUDS = 0.5  # operational masks miss far less: beyond half, a mask tells nothing
 
 
 @dataclass
@@ -149,8 +150,8 @@ class MaskOmissions:
     def draw(
         cls, rng: np.random.Generator, side: int, n_dates: int, cloud_fraction: float, rate: float
     ) -> MaskOmissions:
-        if not 0.0 <= rate <= 0.5:
-            raise ValueError(f"missed_clouds must be within 0..0.5, got {rate}")
+        if not 0.0 <= rate <= MAX_MISSED_CLOUDS:
+            raise ValueError(f"missed_clouds must be within 0..{MAX_MISSED_CLOUDS}, got {rate}")
         covers = date_covers(rng, n_dates, min(0.9, rate * cloud_fraction))
         return cls(CloudField.draw(rng, side, covers), rng.random(n_dates) < rate)
 

@@ -25,10 +25,12 @@ from threadpoolctl import threadpool_limits
 from ml.data.splits import spatial_split
 from ml.data.synthetic.clouds import CloudField, MaskOmissions, date_covers
 from ml.data.synthetic.noise import apply_label_noise
-from ml.data.synthetic.orbits import MAX_ORBITS, orbit_calendars
+from ml.data.synthetic.orbits import orbit_calendars
 from ml.data.synthetic.phenology import object_spectra
+from ml.data.synthetic.realism import Realism
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
-from ml.data.synthetic.regions import MAX_SHIFT_SD, RegionalShift
+from ml.data.synthetic.regions import RegionalShift
+from ml.data.synthetic.register import apply_stale_register
 from ml.data.synthetic.render import Renderer
 from ml.data.synthetic.scene import build_scene
 from ml.data.synthetic.urban import mosaic_towns
@@ -62,6 +64,7 @@ class SynthSummary:
     n_parcels: int
     altered_class: int
     altered_boundary: int
+    altered_stale: int
     seconds: float
     splits: dict[str, int] = field(default_factory=dict)
 
@@ -101,6 +104,7 @@ def generate(
     urban_mosaic: bool = False,
     orbits: int = 1,
     phenology_shift: float = 0.0,
+    stale_register: float = 0.0,
     year: int = 2024,
     progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
@@ -121,18 +125,18 @@ def generate(
     ``phenology_shift`` (0..30 days) is the standard deviation over the scene of a smooth
     field of regional season shifts (``regions``): crops green up and are harvested earlier
     in one part of the scene than in another. 0, the default, leaves every byte as it was.
+    ``stale_register`` (0..1) is the share of the scene, one smooth region, whose crop
+    labels come from last year's parcel register (``register``): systematic label errors
+    that follow crop rotations. 0, the default, leaves every byte as it was.
     """
     out_dir = Path(out_dir)
-    _check_arguments(
-        out_dir,
-        n_patches,
-        patch_size,
-        n_dates,
-        noise_rate,
-        cloud_fraction,
-        missed_clouds,
-        orbits,
-        phenology_shift,
+    _check_arguments(out_dir, n_patches, patch_size, n_dates, noise_rate, cloud_fraction)
+    realism = Realism(
+        missed_clouds=missed_clouds,
+        urban_mosaic=urban_mosaic,
+        orbits=orbits,
+        phenology_shift=phenology_shift,
+        stale_register=stale_register,
     )
     # the cloud fields are many small matrix products: threaded BLAS only adds overhead
     with threadpool_limits(limits=1, user_api="blas"):
@@ -144,10 +148,7 @@ def generate(
             seed,
             noise_rate,
             cloud_fraction,
-            missed_clouds,
-            urban_mosaic,
-            orbits,
-            phenology_shift,
+            realism,
             year,
             progress,
         )
@@ -161,41 +162,40 @@ def _generate(
     seed: int,
     noise_rate: float,
     cloud_fraction: float,
-    missed_clouds: float,
-    urban_mosaic: bool,
-    orbits: int,
-    phenology_shift: float,
+    realism: Realism,
     year: int,
     progress: Callable[[int, int], None] | None,
 ) -> SynthSummary:
     started = time.perf_counter()
     # children are indexed: a stream added at the end leaves the others' draws as they were
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(11)]
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(12)]
     rng_scene, rng_dates, rng_pheno, rng_clouds, rng_noise, rng_render, rng_strips = streams[:7]
     grid = math.ceil(math.sqrt(n_patches))
     side = grid * patch_size
     scene = build_scene(rng_scene, side)
     calendars = orbit_calendars(
-        [rng_dates, *streams[9].spawn(orbits - 1)],
+        [rng_dates, *streams[9].spawn(realism.orbits - 1)],
         lambda rng: acquisition_dates(rng, n_dates, year),
         grid,
     )
     dates = calendars.dates
     doy = np.array([(d - date(year, 1, 1)).days for d in dates])
     moisture = rng_pheno.uniform(0.85, 1.05, len(dates)).astype(np.float32)
-    regional = RegionalShift.draw(streams[10], side, phenology_shift) if phenology_shift else None
+    shift = realism.phenology_shift
+    regional = RegionalShift.draw(streams[10], side, shift) if shift else None
     shifts = regional.of_objects(scene.objects, 0, len(scene.classes)) if regional else None
     spectra = object_spectra(rng_pheno, scene.classes, doy, moisture, regional_shift=shifts)
     surfaces = scene.objects
-    if urban_mosaic:
+    if realism.urban_mosaic:
         surfaces, spectra = mosaic_towns(streams[8], scene, spectra, doy, moisture, regional)
     clouds = CloudField.draw(rng_clouds, side, date_covers(rng_clouds, len(dates), cloud_fraction))
     noise = apply_label_noise(rng_noise, scene, noise_rate)
+    if realism.stale_register:
+        apply_stale_register(streams[11], scene, noise, realism.stale_register)
     strip_rows = patch_size * max(1, 256 // patch_size)
+    missed = realism.missed_clouds
     omissions = (
-        MaskOmissions.draw(streams[7], side, len(dates), cloud_fraction, missed_clouds)
-        if missed_clouds > 0
-        else None
+        MaskOmissions.draw(streams[7], side, len(dates), cloud_fraction, missed) if missed else None
     )
     renderer = Renderer.build(rng_render, surfaces, spectra, clouds, strip_rows, omissions)
 
@@ -239,10 +239,7 @@ def _generate(
             "seed": seed,
             "noise_rate": noise_rate,
             "cloud_fraction": cloud_fraction,
-            **({"missed_clouds": missed_clouds} if missed_clouds else {}),
-            **({"urban_mosaic": True} if urban_mosaic else {}),
-            **({"orbits": orbits} if orbits > 1 else {}),
-            **({"phenology_shift": phenology_shift} if phenology_shift else {}),
+            **realism.recorded(),
             "year": year,
             "patch_size": patch_size,
             "n_patches": n_patches,
@@ -274,6 +271,7 @@ def _generate(
         n_parcels=noise.eligible,
         altered_class=sum(a["kind"] == "class" for a in noise.altered),
         altered_boundary=sum(a["kind"] == "boundary" for a in noise.altered),
+        altered_stale=sum(a["kind"] == "stale" for a in noise.altered),
         seconds=time.perf_counter() - started,
         splits=by_split,
     )
@@ -286,9 +284,6 @@ def _check_arguments(
     n_dates: int,
     noise_rate: float,
     cloud_fraction: float,
-    missed_clouds: float,
-    orbits: int,
-    phenology_shift: float,
 ) -> None:
     if n_patches < 1:
         raise ValueError(f"n_patches must be at least 1, got {n_patches}")
@@ -300,13 +295,5 @@ def _check_arguments(
         raise ValueError(f"noise_rate must be within 0..0.5, got {noise_rate}")
     if not 0.0 <= cloud_fraction <= 0.9:
         raise ValueError(f"cloud_fraction must be within 0..0.9, got {cloud_fraction}")
-    if not 0.0 <= missed_clouds <= 0.5:
-        raise ValueError(f"missed_clouds must be within 0..0.5, got {missed_clouds}")
-    if not 1 <= orbits <= MAX_ORBITS:
-        raise ValueError(f"orbits must be within 1..{MAX_ORBITS}, got {orbits}")
-    if not 0.0 <= phenology_shift <= MAX_SHIFT_SD:
-        raise ValueError(
-            f"phenology_shift must be within 0..{MAX_SHIFT_SD:g} days, got {phenology_shift}"
-        )
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValueError(f"{out_dir} already exists and is not an empty folder; choose a new one")

@@ -61,7 +61,7 @@ def apply_label_noise(rng: np.random.Generator, scene: Scene, noise_rate: float)
                 "true": true,
                 "noisy": wrong,
                 "changed_pixels": int(pixels[obj]),
-                "box": _box(box, 0, labels.shape),
+                "box": bounds(box, 0, labels.shape),
             }
         )
     for obj in chosen[n_class : n_class + n_shift]:
@@ -77,13 +77,13 @@ def apply_label_noise(rng: np.random.Generator, scene: Scene, noise_rate: float)
                 "noisy": int(scene.classes[obj]),
                 "shift": [dy, dx],
                 "changed_pixels": int(changed),
-                "box": _box(boxes[obj], 3, labels.shape),
+                "box": bounds(boxes[obj], 3, labels.shape),
             }
         )
     return noise
 
 
-def _box(box: tuple[slice, slice], pad: int, shape: tuple[int, ...]) -> list[int]:
+def bounds(box: tuple[slice, slice], pad: int, shape: tuple[int, ...]) -> list[int]:
     """[row0, row1, col0, col1] (end exclusive) of a bounding box grown by ``pad`` pixels."""
     return [
         max(0, box[0].start - pad),
@@ -109,7 +109,7 @@ def _grow(
     dx: int,
 ) -> int:
     """Paint the parcel's class over the pixels its outline moves onto; returns how many."""
-    y0, y1, x0, x1 = _box(box, 3, objects.shape)
+    y0, y1, x0, x1 = bounds(box, 3, objects.shape)
     inside = objects[y0:y1, x0:x1] == obj
     moved = np.zeros_like(inside)
     src_y, dst_y = (

@@ -231,6 +231,8 @@ def test_acquisition_dates_are_irregular_and_cover_the_year() -> None:
         ({"orbits": 5}, "orbits"),
         ({"phenology_shift": -1.0}, "phenology_shift"),
         ({"phenology_shift": 31.0}, "phenology_shift"),
+        ({"stale_register": -0.1}, "stale_register"),
+        ({"stale_register": 1.5}, "stale_register"),
     ],
 )
 def test_bad_arguments_write_nothing(tmp_path: Path, change: dict, message: str) -> None:
