@@ -277,6 +277,8 @@ class Bench:
                     config = {**self.ubarn_config(a.epochs, seed), "regime": regime,
                               "label_fraction": fraction, "class_balance": a.class_balance,
                               "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
+                    if regime == "finetune" and a.head_warmup:
+                        config["head_warmup_epochs"] = a.head_warmup
                     if regime == "finetune" and a.encoder_lr is not None:
                         # the run's lr is its encoder's; the new head keeps the usual steps
                         config |= {"lr": a.encoder_lr, "head_lr": a.head_lr or DEFAULT_LR}
@@ -534,6 +536,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "--encoder-lr", type=float, default=None,
         help="learning rate of the pre-trained encoder in the fine-tuned regime (FT), the head"
         " keeping --head-lr or 1e-3 (default: the network's, 1e-3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--head-warmup", type=int, default=0,
+        help="fine-tuned regime (FT): epochs with the pre-trained encoder frozen while the head"
+        " learns, then the whole network (LP-FT; default 0, the paper's fine-tuning)",
     )  # fmt: skip
     parser.add_argument(
         "--unlabelled-patches", type=int, default=0,

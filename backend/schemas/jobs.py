@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from backend.models.datasets import PatchStatus
 
@@ -108,6 +117,9 @@ class FinetuneParams(TrainingParams):
     head_lr: LearningRate | None = None
     """Learning rate of the segmentation head; None: ``lr``. Frozen runs train only the head,
     which learns far faster at about 10× the fine-tuning rate."""
+    head_warmup_epochs: Annotated[int, Field(ge=0, le=999)] = 0
+    """Fine-tuned regime: epochs with the pre-trained encoder frozen while the head learns,
+    then the whole network trains (LP-FT); 0: fine-tune everything from the start."""
     class_balance: ClassBalance = 0.5
     """Loss weights (class frequency)^−class_balance: 0 plain, 1 as balanced as the RF."""
     crop_balance: CropBalance = 0.0
@@ -122,6 +134,20 @@ class FinetuneParams(TrainingParams):
         if self.regime == "scratch" and self.pretrained_run_id is not None:
             raise ValueError("regime 'scratch' trains from scratch: drop pretrained_run_id")
         return self
+
+    @field_validator("head_warmup_epochs")
+    @classmethod
+    def _warmup_before_fine_tuning(cls, epochs: int, info: ValidationInfo) -> int:
+        """Shown next to the warm-up field: it needs the fine-tuned regime and a remainder."""
+        if epochs and info.data.get("regime") != "finetune":
+            raise ValueError("applies to the fine-tuned regime only: set 0, or fine-tune")
+        total = info.data.get("epochs")
+        if total is not None and epochs >= total:
+            raise ValueError(
+                f"must be fewer than the epochs ({total}): after the warm-up the whole "
+                "network trains"
+            )
+        return epochs
 
 
 class RandomForestParams(Source):

@@ -63,10 +63,13 @@ class SegmentationModel(nn.Module):
         self.encoder = UBarnEncoder(config)
         self.pooling = MasterQueryPooling(config.d_model, config.head_heads, config.head_d_k)
         self.classifier = nn.Linear(config.d_model, n_classes)
+        self.freeze_encoder(frozen)
+
+    def freeze_encoder(self, frozen: bool) -> None:
+        """Freeze (no gradients, eval mode) or unfreeze the encoder, e.g. after a warm-up."""
         self.frozen = frozen
-        if frozen:
-            self.encoder.requires_grad_(False)
-            self.encoder.eval()
+        self.encoder.requires_grad_(not frozen)
+        self.encoder.train(self.training and not frozen)
 
     def train(self, mode: bool = True) -> SegmentationModel:
         """Switch modes, keeping a frozen encoder in eval mode (its BatchNorm untouched)."""

@@ -103,6 +103,9 @@ class Trainer:
             patience=self.config.lr_patience,
         )
 
+    def start_epoch(self, epoch: int) -> None:
+        """Set-up that depends on the epoch, before its first step (also when resuming)."""
+
     def training_step(self, batch: Batch) -> torch.Tensor:
         """The loss of one batch (already on the device, inside autocast)."""
         raise NotImplementedError
@@ -204,6 +207,7 @@ class Trainer:
             epoch = pos["epoch"]
             self.train_set.set_epoch(epoch)
             batches = epoch_batches(len(self.train_set), cfg.batch_size, cfg.seed, epoch)
+            self.start_epoch(epoch)
             self.model.train()
             for step, batch in enumerate(
                 self.loader(self.train_set, batches[pos["step"] :]), pos["step"]

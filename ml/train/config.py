@@ -67,6 +67,12 @@ class TrainConfig:
     frozen encoder (FR) leaves only the head to train: like the linear probes of
     self-supervised encoders, it needs larger steps than the encoder's fine-tuning does
     (bench/README.md: FR 30.8 mF1 at 1e-2 against 17.0 at 1e-3; FT unchanged)."""
+    head_warmup_epochs: int = 0
+    """Fine-tuned regime only: epochs during which the pre-trained encoder stays frozen (in
+    eval mode) while the new head learns, before the whole network trains: linear probing
+    then fine-tuning (LP-FT, Kumar et al., ICLR 2022), which keeps the pre-trained features
+    from being distorted by a randomly initialised head's first gradients, the features that
+    generalise to places the few labels do not cover. 0: the paper's fine-tuning."""
     class_balance: float = 0.5
     """Fine-tuning only: class weights (frequency)^−class_balance in the loss; 0: none."""
     crop_balance: float = 0.0
@@ -166,6 +172,14 @@ def resolve_config(config: dict[str, Any], stage: str) -> TrainConfig:
     _check(0.0 <= cfg.class_balance <= 1.0, "class_balance must be in [0, 1]")
     _check(0.0 <= cfg.crop_balance <= 1.0, "crop_balance must be in [0, 1]")
     _check(cfg.regime in REGIMES, f"regime must be one of {REGIMES}, got {cfg.regime!r}")
+    _check(
+        0 <= cfg.head_warmup_epochs < cfg.epochs,
+        f"head_warmup_epochs must be within 0..{cfg.epochs - 1} (fewer than epochs)",
+    )
+    _check(
+        cfg.head_warmup_epochs == 0 or cfg.regime == "finetune",
+        "head_warmup_epochs applies to the fine-tuned regime (regime 'finetune') only",
+    )
     if cfg.reference_date is not None:
         try:
             date.fromisoformat(cfg.reference_date)

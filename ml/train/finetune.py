@@ -87,6 +87,11 @@ class FinetuneTrainer(Trainer):
         groups.append({"params": head, "lr": self.config.head_lr or self.config.lr})
         return torch.optim.Adam(groups)
 
+    def start_epoch(self, epoch: int) -> None:
+        """Keep the pre-trained encoder frozen for the head's warm-up epochs (LP-FT)."""
+        if self.config.head_warmup_epochs:
+            self.model.freeze_encoder(epoch < self.config.head_warmup_epochs)
+
     def training_step(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of one batch of crops."""
         logits = self.model(batch["x"], batch["days"], batch["pad"])

@@ -83,6 +83,12 @@ def test_train_from_the_form_then_compare_with_rf(
     assert page.url.endswith("/jobs")
 
     page.fill("input[name=crop_balance]", "1")  # crops around rare classes
+    page.fill("input[name=head_warmup_epochs]", "2")  # no pre-trained encoder to keep frozen
+    page.click("#launch-form button[type=submit]")
+    error = page.locator('.field-error[data-for="head_warmup_epochs"]')
+    error.wait_for()
+    assert "fine-tuned regime only" in error.inner_text()
+    page.fill("input[name=head_warmup_epochs]", "0")
     page.fill("input[name=head_lr]", "0.01")
     page.click("#launch-form button[type=submit]")
     _wait_done(page)

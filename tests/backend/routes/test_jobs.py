@@ -67,6 +67,7 @@ def test_launch_on_an_existing_training_set(reviewer: TestClient, ingested_datas
     assert _counts() == (2, 1)
 
 
+FINE_TUNED = {"regime": "finetune", "pretrained_run_id": 1}
 BAD = [
     ("finetune", {"epochs": 0}, 422, "epochs"),
     ("finetune", {"epochs": 1001}, 422, "epochs"),
@@ -84,6 +85,9 @@ BAD = [
     ("finetune", {"patience": 0}, 422, "patience"),
     ("compare", {"patience": 1001}, 422, "patience"),
     ("finetune", {"head_lr": 2}, 422, "head_lr"),
+    ("finetune", {"head_warmup_epochs": -1}, 422, "head_warmup_epochs"),
+    ("finetune", {"head_warmup_epochs": 3}, 422, "head_warmup_epochs"),  # scratch regime
+    ("finetune", {**FINE_TUNED, "epochs": 5, "head_warmup_epochs": 5}, 422, "head_warmup_epochs"),
     ("train_rf", {"label_fraction": 1.01}, 422, "label_fraction"),
     ("finetune", {"device": "tpu"}, 422, "device"),
     ("finetune", {"seed": -1}, 422, "seed"),

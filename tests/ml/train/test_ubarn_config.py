@@ -53,6 +53,13 @@ def test_keys_override_the_preset() -> None:
         ({"regime": "frozen"}, "needs a pretrained run"),
         ({"regime": "scratch", "pretrained": "somewhere"}, "drop 'pretrained'"),
         ({"regime": "linear"}, "regime must be one of"),
+        ({"head_warmup_epochs": -1}, "head_warmup_epochs must be within 0..9"),
+        (
+            {"regime": "finetune", "pretrained": "p", "epochs": 4, "head_warmup_epochs": 4},
+            "head_warmup_epochs must be within 0..3",
+        ),
+        ({"head_warmup_epochs": 2}, "fine-tuned regime"),
+        ({"head_warmup_epochs": "2"}, "head_warmup_epochs must be of type int"),
     ],
 )
 def test_bad_values_are_refused(config: dict, message: str) -> None:
