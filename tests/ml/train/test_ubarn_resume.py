@@ -23,23 +23,41 @@ def _same_run(a: Path, b: Path) -> None:
     assert curves[0] == curves[1]
 
 
+WARM_UP = {"regime": "finetune", "head_warmup_epochs": 1}
+
+
+# 3 training patches, batch 2: two steps per epoch; stop_after=3 stops before epoch 1's
+# second step, stop_after=1 before epoch 0's (within a head warm-up: the encoder is frozen)
 @pytest.mark.parametrize(
-    ("stage", "extra"),
-    [(pretrain, {}), (finetune, {"regime": "scratch"})],
-    ids=["pretrain", "finetune"],
+    ("stage", "extra", "stop_after", "position"),
+    [
+        (pretrain, {}, 3, (1, 1)),
+        (finetune, {"regime": "scratch"}, 3, (1, 1)),
+        (finetune, WARM_UP, 1, (0, 1)),
+        (finetune, WARM_UP, 3, (1, 1)),
+    ],
+    ids=["pretrain", "finetune", "finetune-within-a-head-warm-up", "finetune-after-it"],
 )
 def test_resumed_run_equals_uninterrupted(
-    stage, extra: dict, snapshot: Path, make_context, tiny_run: dict
-) -> None:
+    stage,
+    extra: dict,
+    stop_after: int,
+    position: tuple[int, int],
+    snapshot: Path,
+    make_context,
+    tiny_run: dict,
+    request,
+) -> None:  # noqa: ANN001
     config = {**tiny_run, **extra}
+    if extra.get("regime") == "finetune":
+        config["pretrained"] = str(request.getfixturevalue("pretrained_run"))
     whole = make_context("whole")
     stage.run(whole, snapshot=snapshot, config=config)
 
-    # 3 training patches, batch 2: two steps per epoch; stop before epoch 1's second step
-    interrupted = make_context("resumed", stop_after=3)
+    interrupted = make_context("resumed", stop_after=stop_after)
     assert stage.run(interrupted, snapshot=snapshot, config=config)["stopped"] is True
     state = torch.load(interrupted.checkpoint_dir / "last.pt", weights_only=True)
-    assert (state["epoch"], state["step"]) == (1, 1)
+    assert (state["epoch"], state["step"]) == position
     result = stage.run(make_context("resumed"), snapshot=snapshot, config=config)
     assert result["stopped"] is False
     _same_run(whole.out_dir, interrupted.out_dir)
