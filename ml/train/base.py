@@ -103,6 +103,12 @@ class Trainer:
             patience=self.config.lr_patience,
         )
 
+    @property
+    def warm_up_epochs(self) -> int:
+        """First epochs that neither lower the learning rate nor count towards early stopping:
+        a plateau there says nothing about the training that follows."""
+        return 0
+
     def start_epoch(self, epoch: int) -> None:
         """Set-up that depends on the epoch, before its first step (also when resuming)."""
 
@@ -243,13 +249,15 @@ class Trainer:
         with torch.no_grad(), self.autocast():
             scores = self.validation_scores(self.ordered_loader(self.val_set))
         score = scores[self.monitor]
-        self.scheduler.step(score)
+        patient = epoch >= self.warm_up_epochs
+        if patient:
+            self.scheduler.step(score)
         if self._improved(score, pos["best_score"]):
             pos.update(best_score=score, best_epoch=epoch, bad_epochs=0)
             checkpoint.save(
                 ctx.checkpoint_dir / checkpoint.BEST, {"model": self.model.state_dict()}
             )
-        else:
+        elif patient:
             pos["bad_epochs"] += 1
         point = {
             "epoch": epoch,

@@ -72,7 +72,9 @@ class TrainConfig:
     eval mode) while the new head learns, before the whole network trains: linear probing
     then fine-tuning (LP-FT, Kumar et al., ICLR 2022), which keeps the pre-trained features
     from being distorted by a randomly initialised head's first gradients, the features that
-    generalise to places the few labels do not cover. 0: the paper's fine-tuning."""
+    generalise to places the few labels do not cover. The warm-up neither lowers the
+    learning rate nor counts towards early stopping. A frozen encoder's head learns faster
+    with a larger ``head_lr`` (about 1e-2). 0: the paper's fine-tuning."""
     class_balance: float = 0.5
     """Fine-tuning only: class weights (frequency)^−class_balance in the loss; 0: none."""
     crop_balance: float = 0.0

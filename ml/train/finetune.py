@@ -87,6 +87,11 @@ class FinetuneTrainer(Trainer):
         groups.append({"params": head, "lr": self.config.head_lr or self.config.lr})
         return torch.optim.Adam(groups)
 
+    @property
+    def warm_up_epochs(self) -> int:
+        """The head's warm-up (LP-FT): the encoder has not trained yet."""
+        return self.config.head_warmup_epochs
+
     def start_epoch(self, epoch: int) -> None:
         """Keep the pre-trained encoder frozen for the head's warm-up epochs (LP-FT)."""
         if self.config.head_warmup_epochs:

@@ -159,6 +159,29 @@ def test_head_warm_up_fine_tunes_the_encoder_only_after_it(
     assert any(not torch.equal(pretrained[k], last[k]) for k in encoder_keys)
 
 
+def test_a_head_warm_up_neither_stops_early_nor_lowers_the_learning_rate(
+    snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict
+) -> None:
+    """A head too slow to change the score plateaus through the warm-up: with patiences of
+    0 and 1 epoch, the run would stop and halve the encoder's rate before it ever trained."""
+    config = {
+        **tiny_run,
+        "epochs": 4,
+        "regime": "finetune",
+        "pretrained": str(pretrained_run),
+        "head_warmup_epochs": 2,
+        "head_lr": 1e-12,
+        "patience": 1,
+        "lr_patience": 0,
+    }
+    ctx = make_context("plateau")
+    results = finetune.run(ctx, snapshot=snapshot, config=config)
+    curves = json.loads((ctx.out_dir / "learning_curves.json").read_text())
+    assert curves[0]["val_mF1"] == curves[1]["val_mF1"], "the warm-up plateaus"
+    assert results["epochs_run"] >= 3
+    assert [p["lr"] for p in curves[:3]] == [1e-3, 1e-3, 1e-3]
+
+
 def test_cancellation_saves_a_checkpoint_and_writes_no_run(
     snapshot: Path, make_context, tiny_run: dict
 ) -> None:
