@@ -27,7 +27,7 @@ from ml.data.synthetic.clouds import CloudField, MaskOmissions, date_covers
 from ml.data.synthetic.noise import apply_label_noise
 from ml.data.synthetic.orbits import orbit_calendars
 from ml.data.synthetic.phenology import object_spectra
-from ml.data.synthetic.realism import Realism
+from ml.data.synthetic.realism import Realism, check_within
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
 from ml.data.synthetic.regions import RegionalShift
 from ml.data.synthetic.register import apply_stale_register
@@ -287,13 +287,9 @@ def _check_arguments(
 ) -> None:
     if n_patches < 1:
         raise ValueError(f"n_patches must be at least 1, got {n_patches}")
-    if not 16 <= patch_size <= 1024:
-        raise ValueError(f"patch_size must be within 16..1024 pixels, got {patch_size}")
-    if not 2 <= n_dates <= MAX_DATES:
-        raise ValueError(f"n_dates must be within 2..{MAX_DATES}, got {n_dates}")
-    if not 0.0 <= noise_rate <= 0.5:
-        raise ValueError(f"noise_rate must be within 0..0.5, got {noise_rate}")
-    if not 0.0 <= cloud_fraction <= 0.9:
-        raise ValueError(f"cloud_fraction must be within 0..0.9, got {cloud_fraction}")
+    check_within("patch_size", patch_size, 16, 1024, " pixels")
+    check_within("n_dates", n_dates, 2, MAX_DATES)
+    check_within("noise_rate", noise_rate, 0.0, 0.5)
+    check_within("cloud_fraction", cloud_fraction, 0.0, 0.9)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValueError(f"{out_dir} already exists and is not an empty folder; choose a new one")

@@ -32,10 +32,10 @@ class Realism:
     """Share of the scene whose crop labels come from last year's register, 0..1."""
 
     def __post_init__(self) -> None:
-        _within("missed_clouds", self.missed_clouds, 0.0, MAX_MISSED_CLOUDS)
-        _within("orbits", self.orbits, 1, MAX_ORBITS)
-        _within("phenology_shift", self.phenology_shift, 0.0, MAX_SHIFT_SD, " days")
-        _within("stale_register", self.stale_register, 0.0, 1.0)
+        check_within("missed_clouds", self.missed_clouds, 0.0, MAX_MISSED_CLOUDS)
+        check_within("orbits", self.orbits, 1, MAX_ORBITS)
+        check_within("phenology_shift", self.phenology_shift, 0.0, MAX_SHIFT_SD, " days")
+        check_within("stale_register", self.stale_register, 0.0, 1.0)
 
     def recorded(self) -> dict[str, Any]:
         """The options that are not at their default, for the manifest's ``generator``."""
@@ -43,6 +43,7 @@ class Realism:
         return {name: value for name, (value, default) in values.items() if value != default}
 
 
-def _within(name: str, value: float, low: float, high: float, unit: str = "") -> None:
+def check_within(name: str, value: float, low: float, high: float, unit: str = "") -> None:
+    """Refuse a generator argument outside [low, high], naming it and its range."""
     if not low <= value <= high:
         raise ValueError(f"{name} must be within {low:g}..{high:g}{unit}, got {value}")
