@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ml.data.store import CLEAR, CLOUD, SHADOW
+from ml.data.synthetic.checks import check_within
 
 OCTAVES = ((128.0, 1.0), (32.0, 0.45), (8.0, 0.2))  # (cell size in px, amplitude)
 
 
 def date_covers(rng: np.random.Generator, n_dates: int, cloud_fraction: float) -> np.ndarray:
     """Per-date cloud cover in [0, 0.98], U-shaped (Beta), rescaled to mean ``cloud_fraction``."""
-    if not 0.0 <= cloud_fraction <= 0.9:
-        raise ValueError(f"cloud_fraction must be within 0..0.9, got {cloud_fraction}")
+    check_within("cloud_fraction", cloud_fraction, 0.0, 0.9)
     if cloud_fraction == 0.0:
         return np.zeros(n_dates)
     covers = rng.beta(0.6, 0.6 * (1 - cloud_fraction) / cloud_fraction, n_dates)
@@ -150,8 +150,7 @@ class MaskOmissions:
     def draw(
         cls, rng: np.random.Generator, side: int, n_dates: int, cloud_fraction: float, rate: float
     ) -> MaskOmissions:
-        if not 0.0 <= rate <= MAX_MISSED_CLOUDS:
-            raise ValueError(f"missed_clouds must be within 0..{MAX_MISSED_CLOUDS}, got {rate}")
+        check_within("missed_clouds", rate, 0.0, MAX_MISSED_CLOUDS)
         covers = date_covers(rng, n_dates, min(0.9, rate * cloud_fraction))
         return cls(CloudField.draw(rng, side, covers), rng.random(n_dates) < rate)
 

@@ -23,11 +23,12 @@ from affine import Affine
 from threadpoolctl import threadpool_limits
 
 from ml.data.splits import spatial_split
+from ml.data.synthetic.checks import check_within
 from ml.data.synthetic.clouds import CloudField, MaskOmissions, date_covers
 from ml.data.synthetic.noise import apply_label_noise
 from ml.data.synthetic.orbits import orbit_calendars
 from ml.data.synthetic.phenology import object_spectra
-from ml.data.synthetic.realism import Realism, check_within
+from ml.data.synthetic.realism import Realism
 from ml.data.synthetic.records import CRS, NOMENCLATURE, manifest, noise_truth, patch_pixels
 from ml.data.synthetic.regions import RegionalShift
 from ml.data.synthetic.register import apply_stale_register
@@ -77,8 +78,7 @@ def acquisition_dates(rng: np.random.Generator, n_dates: int, year: int) -> list
     """
     first = date(year, 1, 1)
     days = (date(year + 1, 1, 1) - first).days
-    if not 2 <= n_dates <= days - 14:
-        raise ValueError(f"n_dates must be within 2..{days - 14}, got {n_dates}")
+    check_within("n_dates", n_dates, 2, days - 14)
     start = int(rng.integers(0, 8))
     span = days - 1 - start - int(rng.integers(0, 8))
     gaps = rng.integers(3, 16, n_dates - 1).astype(float)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import find_objects
 
+from ml.data.synthetic.checks import check_within
 from ml.data.synthetic.scene import PARCEL, Scene
 
 CONFUSIONS: dict[int, tuple[int, ...]] = {
@@ -38,8 +39,7 @@ class LabelNoise:
 
 def apply_label_noise(rng: np.random.Generator, scene: Scene, noise_rate: float) -> LabelNoise:
     """Alter the class of round(rate * n) eligible parcels, the boundary of round(rate / 2 * n)."""
-    if not 0.0 <= noise_rate <= 0.5:
-        raise ValueError(f"noise_rate must be within 0..0.5, got {noise_rate}")
+    check_within("noise_rate", noise_rate, 0.0, 0.5)
     reference = scene.reference
     labels = reference.copy()
     pixels = np.bincount(scene.objects.ravel(), minlength=len(scene.classes))

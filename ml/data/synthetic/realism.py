@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ml.data.synthetic.checks import check_within
 from ml.data.synthetic.clouds import MAX_MISSED_CLOUDS
 from ml.data.synthetic.orbits import MAX_ORBITS
 from ml.data.synthetic.regions import MAX_SHIFT_SD
@@ -41,9 +42,3 @@ class Realism:
         """The options that are not at their default, for the manifest's ``generator``."""
         values = {f.name: (getattr(self, f.name), f.default) for f in fields(self)}
         return {name: value for name, (value, default) in values.items() if value != default}
-
-
-def check_within(name: str, value: float, low: float, high: float, unit: str = "") -> None:
-    """Refuse a generator argument outside [low, high], naming it and its range."""
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be within {low:g}..{high:g}{unit}, got {value}")
