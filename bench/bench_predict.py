@@ -7,6 +7,10 @@ for one Sentinel-2 tile (10,980 x 10,980 px) and for metropolitan France (~550,0
 at 10 m = 5.5e9 px) on one such worker. Figures scale with the number of dates.
 
     .venv/bin/python bench/bench_predict.py [--side 256] [--dates 16] [--device cpu]
+        [--batches 1,16]
+
+``--batches`` lists how many U-BARN windows each forward pass takes (the predictor's
+``batch``: by default 1 on a CPU, 16 on a GPU); the forest always takes one block.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ def main() -> None:
     parser.add_argument("--dates", type=int, default=16)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", default="rf,ubarn")
+    parser.add_argument(
+        "--batches", default="", help="U-BARN windows per pass to compare (default: its own)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -68,8 +75,8 @@ def main() -> None:
             )
             scenes[side] = open_scene(src / "scene" / "series.tif", src / "scene" / "clouds.tif")
         header = (
-            f"{'model':8} {'scene':>6} {'window':>7} {'halo':>5} {'px/s':>10} {'total s':>8} "
-            f"{'S2 tile h':>10} {'France h':>10}"
+            f"{'model':8} {'scene':>6} {'window':>7} {'halo':>5} {'batch':>5} {'px/s':>10} "
+            f"{'total s':>8} {'S2 tile h':>10} {'France h':>10}"
         )
         print(header)
         print("-" * len(header))
@@ -83,10 +90,16 @@ def main() -> None:
                 continue
             scene = scenes[args.side if kind == "rf" else args.ubarn_side]
             windows = [None] if predictor.window is None else [None, 2 * predictor.window]
-            runs += [(kind, predictor, scene, w) for w in windows]
-        for kind, predictor, scene, window in runs:
+            batches = [int(b) for b in args.batches.split(",") if b and kind == "ubarn"]
+            runs += [
+                (kind, predictor, scene, w, b)
+                for w in windows
+                for b in batches or [predictor.batch]
+            ]
+        for i, (kind, predictor, scene, window, batch) in enumerate(runs):
+            predictor.batch = batch
             start = time.perf_counter()
-            name = f"{kind}-{window}"
+            name = f"{kind}-{i}"
             predict_map(
                 predictor, scene, out_dir=root / name, work_dir=root / f"work-{name}", window=window
             )
@@ -94,8 +107,8 @@ def main() -> None:
             rate = scene.width * scene.height / total
             side = window or predictor.window or "block"
             print(
-                f"{kind:8} {scene.width:>6} {side:>7} {predictor.halo:>5} {rate:>10,.0f} "
-                f"{total:>8.1f} "
+                f"{kind:8} {scene.width:>6} {side:>7} {predictor.halo:>5} {batch:>5} "
+                f"{rate:>10,.0f} {total:>8.1f} "
                 f"{S2_TILE_PX / rate / 3600:>10.2f} {FRANCE_PX / rate / 3600:>10,.0f}"
             )
         print("px/s counts the whole production (reading, windows, blending, writing, COG).")

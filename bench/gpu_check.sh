@@ -5,7 +5,8 @@
 # the raster stack: `make gpu-wheels` (here, no device time) puts the missing wheels in
 # .whl/, which travels with the command. The GPU tests run without tests/conftest.py
 # (--confcutdir), which imports the web backend. Each step's output is teed into OUTDIR.
-# The tests and the throughput are each cut at 150 s. The comparison (tiny model, both
+# The tests and the throughput are each cut at 150 s, map production on a 512² scene
+# (U-BARN windows one and sixteen per pass) at 90 s. The comparison (tiny model, both
 # label fractions, RF vs U-BARN from scratch and fine-tuned, once per training seed of
 # SEEDS) trains four runs at a time on the one GPU and is cut 30 s before the deadline;
 # the finished runs' results and learning curves come back as OUTDIR/runs.tgz, so a cut
@@ -30,6 +31,8 @@ export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
 nvidia-smi 2>&1 | tee "$out/nvidia-smi.txt"
 timeout 150 python3 -m pytest --confcutdir=tests/ml -q tests/ml/train/test_ubarn_gpu.py 2>&1 | tee "$out/gpu-tests.txt"
 timeout 150 python3 bench/bench_ubarn_throughput.py --repeats 3 --threads "$(nproc)" 2>&1 | tee "$out/throughput.txt"
+timeout 90 python3 bench/bench_predict.py --models ubarn --device cuda --ubarn-side 512 \
+    --batches 1,16 2>&1 | tee "$out/maps.txt"
 timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches 49 --size 64 \
     --dates 30 --unlabelled-patches 196 --epochs 120 --patience 20 --lr-patience 10 \
     --regimes scratch,finetune --train-seeds "${SEEDS:-0,1}" --missed-clouds "${MISSED:-0}" \

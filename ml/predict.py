@@ -59,9 +59,10 @@ def blocks(scene: Scene, size: int = BLOCK) -> list[Window]:
 def predict_block(predictor: Predictor, scene: Scene, block: Window, tiling: Tiling) -> np.ndarray:
     """Blended probabilities (K, h, w) float32 of one output block.
 
-    Reads the union of the windows that touch the block once, runs the predictor on each
-    window and accumulates weight x probability, so the block equals the same pixels of
-    a pass over the whole scene (no seams at block or window edges).
+    Reads the union of the windows that touch the block once, runs the predictor on them
+    ``predictor.batch`` windows per call and accumulates weight x probability, so the block
+    equals the same pixels of a pass over the whole scene (no seams at block or window
+    edges).
     """
     r0, c0, h, w = int(block.row_off), int(block.col_off), int(block.height), int(block.width)
     wy, wx = min(tiling.window, scene.height), min(tiling.window, scene.width)
@@ -72,16 +73,23 @@ def predict_block(predictor: Predictor, scene: Scene, block: Window, tiling: Til
     series, clouds = scene.read(region)
     acc = np.zeros((len(predictor.classes), h, w), dtype=np.float32)
     total = np.zeros((h, w), dtype=np.float32)
-    for sy in rows:
-        weight_y = axis_weights(sy, wy, scene.height, tiling)
-        for sx in cols:
-            weight = np.outer(weight_y, axis_weights(sx, wx, scene.width, tiling)).astype(
-                np.float32
-            )
-            ys, xs = slice(sy - top, sy - top + wy), slice(sx - left, sx - left + wx)
-            proba = predictor.predict_proba(
-                series[:, :, ys, xs], clouds[:, ys, xs], scene.dates, scene.bands
-            )
+    starts = [(sy, sx) for sy in rows for sx in cols]
+    for first in range(0, len(starts), predictor.batch):
+        group = starts[first : first + predictor.batch]
+        views = [
+            (slice(sy - top, sy - top + wy), slice(sx - left, sx - left + wx)) for sy, sx in group
+        ]
+        probas = predictor.predict_windows(
+            np.stack([series[:, :, ys, xs] for ys, xs in views]),
+            np.stack([clouds[:, ys, xs] for ys, xs in views]),
+            scene.dates,
+            scene.bands,
+        )
+        for (sy, sx), proba in zip(group, probas, strict=True):
+            weight = np.outer(
+                axis_weights(sy, wy, scene.height, tiling),
+                axis_weights(sx, wx, scene.width, tiling),
+            ).astype(np.float32)
             # Intersection of this window with the block, in window and block coordinates.
             a0, a1 = max(sy, r0), min(sy + wy, r0 + h)
             b0, b1 = max(sx, c0), min(sx + wx, c0 + w)

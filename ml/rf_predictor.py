@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 from ml.gapfill import to_days
+from ml.predictor import OneWindowAtATime
 from ml.rf_features import clear_date_count, features, normalise_band
 from ml.rf_model import load_model, vote_share
 
@@ -50,7 +51,7 @@ def block_pixels(
 
 
 @dataclass
-class RFPredictor:
+class RFPredictor(OneWindowAtATime):
     """Predictor protocol for a Random Forest run; `grid` holds the run's grid dates."""
 
     model: RandomForestClassifier

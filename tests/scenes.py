@@ -10,6 +10,8 @@ import rasterio
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
+from ml.predictor import OneWindowAtATime
+
 BANDS = ["B2", "B3", "B4", "B8"]
 CRS = "EPSG:32631"
 ORIGIN = (360_000.0, 4_830_000.0)  # near Toulouse, UTM 31N
@@ -81,7 +83,7 @@ def write_scene(
     return series_path, clouds_path
 
 
-class NdviPredictor:
+class NdviPredictor(OneWindowAtATime):
     """Per-pixel stand-in for a trained run: class 6 where mean NDVI is high, else 13.
 
     `shift` moves the NDVI threshold so two instances disagree somewhere (a "DL" and an

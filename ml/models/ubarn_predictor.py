@@ -27,6 +27,12 @@ MAP_WINDOW = 64
 """Smallest map window. With the tiny preset's 16 px crops as windows, the blending overlap
 made every pixel be computed about 7 times (6 px stride); at 64 px, 1.8 times."""
 
+GPU_BATCH = 16
+"""Map windows per forward pass on a GPU, where one 64 px window leaves it mostly idle.
+The paper network holds about 1 GB of activations per 64 px window of 60 dates in
+inference, so 16 fit a 24 GB card. On a CPU every core is busy with one window already
+(bench/README.md, Maps), so the CPU takes one at a time."""
+
 
 class UBarnPredictor:
     """Class probabilities of a U-BARN segmentation model for blocks of a time series.
@@ -39,6 +45,8 @@ class UBarnPredictor:
             larger, and the halo a quarter of it.
         reference_date: the run's date origin (None: 1 January of the series' year).
         device: where to run the network.
+        batch: windows per forward pass in map production; None: ``GPU_BATCH`` on CUDA,
+            1 on the CPU.
     """
 
     def __init__(
@@ -49,7 +57,10 @@ class UBarnPredictor:
         patch_size: int,
         reference_date: date | None,
         device: torch.device,
+        batch: int | None = None,
     ) -> None:
+        if batch is not None and batch < 1:
+            raise ValueError(f"batch must be at least 1 window, got {batch}")
         self.model = model.to(device).eval()
         self.stats = stats
         self.classes = list(classes)
@@ -57,6 +68,7 @@ class UBarnPredictor:
         self.halo = patch_size // 4
         self.reference_date = reference_date
         self.device = device
+        self.batch = batch or (GPU_BATCH if device.type == "cuda" else 1)
 
     def _band_order(self, bands: list[str]) -> list[int]:
         missing = [b for b in self.stats.bands if b not in bands]
@@ -74,25 +86,41 @@ class UBarnPredictor:
         """
         if series.ndim != 4 or series.shape[0] == 0:
             raise ValueError(f"expected series (T, C, H, W) with T > 0, got {series.shape}")
-        t, c, h, w = series.shape
-        if len(dates) != t or len(bands) != c or clouds.shape != (t, h, w):
+        return self.predict_windows(series[None], clouds[None], dates, bands)[0]
+
+    def predict_windows(
+        self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
+    ) -> np.ndarray:
+        """Softmax probabilities (N, K, H, W) float32 for N windows (N, T, C, H, W) int16,
+        in one forward pass.
+
+        Raises:
+            ValueError: shapes that disagree, no date, or a band of the model missing.
+        """
+        if series.ndim != 5 or series.shape[1] == 0:
+            raise ValueError(f"expected series (N, T, C, H, W) with T > 0, got {series.shape}")
+        n, t, c, h, w = series.shape
+        if len(dates) != t or len(bands) != c or clouds.shape != (n, t, h, w):
             raise ValueError(
                 f"series {series.shape}, clouds {clouds.shape}, {len(dates)} dates and "
                 f"{len(bands)} bands disagree"
             )
-        x = self.stats.apply(np.asarray(series)[:, self._band_order(list(bands))])
-        days = days_since(dates, self.reference_date)
-        x_t = torch.from_numpy(x).unsqueeze(0).to(self.device)
-        days_t = torch.from_numpy(days).unsqueeze(0).to(self.device)
-        pad = torch.zeros(1, t, dtype=torch.bool, device=self.device)
+        x = self.stats.apply(np.asarray(series)[:, :, self._band_order(list(bands))])
+        days = np.repeat(days_since(dates, self.reference_date)[None], n, axis=0)
+        x_t = torch.from_numpy(x).to(self.device)
+        days_t = torch.from_numpy(days).to(self.device)
+        pad = torch.zeros(n, t, dtype=torch.bool, device=self.device)
         amp = autocast_dtype(self.device)
         with torch.no_grad(), torch.autocast(self.device.type, dtype=amp, enabled=amp is not None):
             logits = self.model.predict_logits(x_t, days_t, pad)
-        return logits[0].float().softmax(0).cpu().numpy().astype(np.float32)
+        return logits.float().softmax(1).cpu().numpy().astype(np.float32)
 
 
-def load_ubarn_predictor(run_dir: Path, device: str = "auto") -> UBarnPredictor:
-    """Rebuild the predictor of a finished fine-tuning run (run.json + model.pt).
+def load_ubarn_predictor(
+    run_dir: Path, device: str = "auto", batch: int | None = None
+) -> UBarnPredictor:
+    """Rebuild the predictor of a finished fine-tuning run (run.json + model.pt); `batch` as
+    in ``UBarnPredictor``.
 
     Raises:
         FileNotFoundError: not a finished run folder.
@@ -110,4 +138,5 @@ def load_ubarn_predictor(run_dir: Path, device: str = "auto") -> UBarnPredictor:
         int(run["config"]["patch_size"]),
         date.fromisoformat(reference) if reference else None,
         torch_device,
+        batch,
     )

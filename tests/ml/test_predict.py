@@ -14,13 +14,14 @@ from scipy.ndimage import uniform_filter
 from ml.blend import Tiling
 from ml.cog import is_valid_cog, overview_resampling
 from ml.predict import CLASS_NODATA, blocks, predict_block, predict_map
+from ml.predictor import OneWindowAtATime
 from ml.scene import open_scene
 from tests.scenes import write_scene
 
 COLOURS = {1: "#ff0000", 2: "#00ff00", 3: "#0000ff"}
 
 
-class ContextPredictor:
+class ContextPredictor(OneWindowAtATime):
     """Per-pixel term plus a 2*halo+1 box mean that sees padding at window edges.
 
     Near a window edge the box reads reflected pixels instead of the neighbours, so a
@@ -29,8 +30,15 @@ class ContextPredictor:
 
     classes = [1, 2, 3]
 
-    def __init__(self, window: int | None = 24, halo: int = 2) -> None:
-        self.window, self.halo, self.calls = window, halo, 0
+    def __init__(self, window: int | None = 24, halo: int = 2, batch: int = 1) -> None:
+        self.window, self.halo, self.batch, self.calls = window, halo, batch, 0
+        self.batches: list[int] = []
+
+    def predict_windows(
+        self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
+    ) -> np.ndarray:
+        self.batches.append(len(series))
+        return super().predict_windows(series, clouds, dates, bands)
 
     def predict_proba(
         self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
@@ -60,14 +68,20 @@ def whole_pass(predictor: ContextPredictor, scene) -> np.ndarray:  # noqa: ANN00
     return predictor.predict_proba(series, clouds, scene.dates, scene.bands)
 
 
-def test_blocks_equal_one_pass_over_the_scene(scene) -> None:  # noqa: ANN001
-    predictor = ContextPredictor(window=24, halo=2)
+@pytest.mark.parametrize("batch", [1, 3])
+def test_blocks_equal_one_pass_over_the_scene(scene, batch: int) -> None:  # noqa: ANN001
+    """Windows handed over several at a time land where they belong."""
+    predictor = ContextPredictor(window=24, halo=2, batch=batch)
     expected = whole_pass(predictor, scene)
     tiling = Tiling.for_model(24, 2, block=32)
     for window in blocks(scene, 32):
+        predictor.batches.clear()
         got = predict_block(predictor, scene, window, tiling)
         r, c, h, w = window.row_off, window.col_off, window.height, window.width
         np.testing.assert_allclose(got, expected[:, r : r + h, c : c + w], atol=1e-5)
+        full, rest = divmod(sum(predictor.batches), batch)
+        assert predictor.batches == [batch] * full + ([rest] if rest else [])
+    assert predictor.calls > len(blocks(scene, 32)) + 1  # several windows per block
 
 
 def test_naive_tiling_has_seams(scene) -> None:  # noqa: ANN001

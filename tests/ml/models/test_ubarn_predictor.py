@@ -77,3 +77,37 @@ def test_inconsistent_blocks_are_refused(predictor: UBarnPredictor) -> None:
         predictor.predict_proba(series, clouds[:, :-1], dates, bands)
     with pytest.raises(ValueError, match="T > 0"):
         predictor.predict_proba(series[:0], clouds[:0], [], bands)
+
+
+def test_windows_in_one_pass_equal_one_at_a_time(predictor: UBarnPredictor) -> None:
+    """Batching windows changes the speed, not the probabilities (eval-mode BatchNorm)."""
+    series, clouds, dates, bands = _block(h=24, w=24)
+    rng = np.random.default_rng(2)
+    stack = np.stack([series, series[:, :, ::-1], rng.permutation(series, axis=2)])
+    masks = np.stack([clouds, clouds, np.ones_like(clouds)])
+    together = predictor.predict_windows(stack, masks, dates, bands)
+    assert together.shape == (3, 4, 24, 24) and together.dtype == np.float32
+    for i in range(3):
+        alone = predictor.predict_proba(stack[i], masks[i], dates, bands)
+        np.testing.assert_allclose(together[i], alone, atol=1e-5)
+    assert not np.allclose(together[0], together[1], atol=1e-3)
+
+
+def test_batch_is_one_window_on_cpu_unless_asked(predictor: UBarnPredictor) -> None:
+    assert predictor.batch == 1
+    eight = UBarnPredictor(
+        predictor.model, predictor.stats, [1, 5, 7, 9], 32, None, predictor.device, batch=8
+    )
+    assert eight.batch == 8
+    with pytest.raises(ValueError, match="at least 1 window"):
+        UBarnPredictor(
+            predictor.model, predictor.stats, [1, 5, 7, 9], 32, None, predictor.device, batch=0
+        )
+
+
+def test_stacks_that_disagree_are_refused(predictor: UBarnPredictor) -> None:
+    series, clouds, dates, bands = _block()
+    with pytest.raises(ValueError, match="disagree"):
+        predictor.predict_windows(series[None], clouds[None, :, :-1], dates, bands)
+    with pytest.raises(ValueError, match=r"\(N, T, C, H, W\)"):
+        predictor.predict_windows(series, clouds, dates, bands)

@@ -11,7 +11,7 @@ import torch
 from ml.data.snapshot import TrainingSet
 from ml.data.store import read_patch
 from ml.models.ubarn import MODEL_SIZES, UBarnEncoder
-from ml.models.ubarn_predictor import load_ubarn_predictor
+from ml.models.ubarn_predictor import GPU_BATCH, load_ubarn_predictor
 from ml.train import finetune, pretrain
 
 pytestmark = [
@@ -32,9 +32,17 @@ def test_pretrain_and_finetune_run_on_cuda_with_mixed_precision(
     assert np.isfinite(results["oa"]) and all(np.isfinite(v) for _, v, _ in ft.metrics)
     patch = read_patch(TrainingSet.load(snapshot).split("test")[0].dir)
     block = (patch.series, patch.clouds, patch.dates, patch.bands)
-    on_gpu = load_ubarn_predictor(ft.out_dir, "cuda").predict_proba(*block)
+    gpu = load_ubarn_predictor(ft.out_dir, "cuda")
+    on_gpu = gpu.predict_proba(*block)
     on_cpu = load_ubarn_predictor(ft.out_dir, "cpu").predict_proba(*block)
     assert np.abs(on_gpu - on_cpu).max() < 0.05  # bf16 inference vs fp32
+    # Map production hands the GPU several windows per pass; each gets its own answer.
+    assert gpu.batch == GPU_BATCH
+    series = np.stack([patch.series, patch.series[..., ::-1]])
+    batched = gpu.predict_windows(series, np.stack([patch.clouds] * 2), patch.dates, patch.bands)
+    assert np.abs(batched[0] - on_gpu).max() < 0.05
+    flipped = gpu.predict_proba(series[1], patch.clouds, patch.dates, patch.bands)
+    assert np.abs(batched[1] - flipped).max() < 0.05
 
 
 def test_more_sequences_than_the_fused_kernel_limit() -> None:
