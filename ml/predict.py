@@ -74,6 +74,8 @@ def predict_block(predictor: Predictor, scene: Scene, block: Window, tiling: Til
     acc = np.zeros((len(predictor.classes), h, w), dtype=np.float32)
     total = np.zeros((h, w), dtype=np.float32)
     starts = [(sy, sx) for sy in rows for sx in cols]
+    row_weights = {sy: axis_weights(sy, wy, scene.height, tiling) for sy in rows}
+    col_weights = {sx: axis_weights(sx, wx, scene.width, tiling) for sx in cols}
     for first in range(0, len(starts), predictor.batch):
         group = starts[first : first + predictor.batch]
         views = [
@@ -86,10 +88,7 @@ def predict_block(predictor: Predictor, scene: Scene, block: Window, tiling: Til
             scene.bands,
         )
         for (sy, sx), proba in zip(group, probas, strict=True):
-            weight = np.outer(
-                axis_weights(sy, wy, scene.height, tiling),
-                axis_weights(sx, wx, scene.width, tiling),
-            ).astype(np.float32)
+            weight = np.outer(row_weights[sy], col_weights[sx]).astype(np.float32)
             # Intersection of this window with the block, in window and block coordinates.
             a0, a1 = max(sy, r0), min(sy + wy, r0 + h)
             b0, b1 = max(sx, c0), min(sx + wx, c0 + w)

@@ -29,9 +29,10 @@ made every pixel be computed about 7 times (6 px stride); at 64 px, 1.8 times.""
 
 GPU_BATCH = 16
 """Map windows per forward pass on a GPU, where one 64 px window leaves it mostly idle.
-The paper network holds about 1 GB of activations per 64 px window of 60 dates in
-inference, so 16 fit a 24 GB card. On a CPU every core is busy with one window already
-(bench/README.md, Maps), so the CPU takes one at a time."""
+Not yet measured on a GPU: by estimate (64-channel feature maps of 4,096 pixels for each
+of 60 dates) the paper network holds about 1 GB of activations per 64 px window in
+inference, so 16 should fit a 24 GB card. On a CPU four windows per pass were 23 % slower
+than one (bench/README.md, Maps), so the CPU takes one at a time."""
 
 
 class UBarnPredictor:
