@@ -4,11 +4,13 @@ A titiler ``TilerFactory`` is mounted under ``/api/v1/maps/{product_id}`` with a
 ``path_dependency`` that looks the product up in the database (unknown id -> 404); no
 client ever sends a file path or URL. Only the endpoints the explorer needs are kept
 (tiles, tilejson, info, point): no viewer (it loads Leaflet from a CDN), no preview, no
-bbox/feature parts. Rendered tiles are cached by product id, tile and query — products
-are immutable files, so a tile's bytes never change — and served with an ETag, a long
-Cache-Control and 304 on ``If-None-Match``. Errors: only specific rio-tiler errors are
-registered (titiler's defaults turn every Exception into a 500 that echoes its text); a
-tile outside a product's bounds is a transparent tile, a point outside is a 404.
+bbox/feature parts. Tiles come from each product's Web-Mercator display copy, points and
+info from its native COG (``product_path``). Rendered tiles are cached by product id,
+tile and query — products are immutable files, so a tile's bytes never change — and
+served with an ETag, a long Cache-Control and 304 on ``If-None-Match``. Errors: only
+specific rio-tiler errors are registered (titiler's defaults turn every Exception into a
+500 that echoes its text); a tile outside a product's bounds is a transparent tile, a
+point outside is a 404.
 """
 
 from __future__ import annotations
@@ -67,17 +69,28 @@ def product_path(
     request: Request,
     session: SessionDep,
 ) -> str:
-    """The product's COG path for titiler's reader; 404 for an unknown id.
+    """The COG titiler reads for this request; 404 for an unknown id.
 
-    Products are immutable, so a product's path is looked up once per app.
+    Tiles and tilejson read the product's Web-Mercator display copy (no warp per tile);
+    point and info read the native COG (its own pixels, CRS and values). Products made
+    before display copies existed have only the native file. Products are immutable, so a
+    product's paths are looked up once per app.
     """
-    known: dict[int, str] = request.app.state.product_paths
+    known: dict[int, tuple[str, str]] = request.app.state.product_paths
     if product_id not in known:
         product = session.get(MapProduct, product_id)
         if product is None:
             raise NotFound(f"No map product with id {product_id}.")
-        known[product_id] = str(get_settings().path(product.file))
-    return known[product_id]
+        settings = get_settings()
+        native = str(settings.path(product.file))
+        display = product.meta.get("display_file")
+        known[product_id] = (native, str(settings.path(display)) if display else native)
+    native, display = known[product_id]
+    return display if _reads_tiles(request.url.path) else native
+
+
+def _reads_tiles(url_path: str) -> bool:
+    return "/tiles/" in url_path or url_path.endswith("/tilejson.json")
 
 
 class TileCache:

@@ -1,12 +1,15 @@
-"""Tile latency through sitslab vs bare titiler on the same COGs (p50 / p95, ms).
+"""Tile latency through sitslab vs bare titiler (p50 / p95, ms).
 
-Builds a 2,048² class map (palette COG) and a 3-band int16 composite COG, registers
-them as map products in a fresh sitslab data directory, and serves them two ways, each
-in its own single-worker uvicorn process: the sitslab app (login, product-id lookup,
-tile cache, ETag) and a plain titiler ``TilerFactory`` app reading the same files by
-path. Every tile of one zoom level over the map is fetched at concurrency 1 and 8, cold
-(a fresh cache key: the app renders) and warm (the same URLs again: the app answers from
-its tile cache; bare titiler re-renders with GDAL's block cache warm).
+Builds a 2,048² class map (palette COG) and a 3-band int16 composite COG in UTM,
+registers them as map products in a fresh sitslab data directory (which writes their
+Web-Mercator display copies), and serves them two ways, each in its own single-worker
+uvicorn process: the sitslab app (login, product-id lookup, tile cache, ETag; tiles from
+the display copy) and a plain titiler ``TilerFactory`` app reading files by path, once
+the native UTM COG (warped per tile, as the app did before display copies) and once the
+display copy. The tiles are those of the products' max zoom (the display copy's finest,
+where no 10 m pixel is skipped), each fetched at concurrency 1 and 8, cold (a fresh cache
+key: the app renders) and warm (the same URLs again: the app answers from its tile cache;
+bare titiler re-renders with GDAL's block cache warm).
 
     .venv/bin/python bench/bench_tiles.py [--side 2048] [--tiles 64]
 """
@@ -69,8 +72,9 @@ def make_cogs(folder: Path, side: int) -> tuple[Path, Path]:
     return classes_cog, rgb_cog
 
 
-def register(data_dir: Path, classes: Path, rgb: Path) -> tuple[int, int, dict]:
-    """Migrate a fresh database, add an admin and the two products; returns ids and meta."""
+def register(data_dir: Path, classes: Path, rgb: Path) -> tuple[dict, dict]:
+    """Migrate a fresh database, add an admin and the two products; returns their metas
+    (with ids)."""
     os.environ["SITSLAB_DATA_DIR"] = str(data_dir)
     from backend.config import get_settings
     from backend.db import get_sessionmaker
@@ -87,7 +91,7 @@ def register(data_dir: Path, classes: Path, rgb: Path) -> tuple[int, int, dict]:
         a = register_product(session=session, kind=MapKind.classes, name="classes", path=classes)
         b = register_product(session=session, kind=MapKind.composite, name="rgb", path=rgb)
         session.commit()
-        return a.id, b.id, a.meta
+        return {"id": a.id, **a.meta}, {"id": b.id, **b.meta}
 
 
 def free_port() -> int:
@@ -160,10 +164,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         classes, rgb = make_cogs(data, args.side)
-        class_id, rgb_id, meta = register(data, classes, rgb)
-        tiles = tiles_over(meta, args.tiles)
-        for cog in (classes, rgb):
-            cog.read_bytes()  # the OS page cache holds both files: "cold" means not rendered yet
+        class_meta, rgb_meta = register(data, classes, rgb)
+        tiles = tiles_over(class_meta, args.tiles)
+        for cog in data.glob("maps/*.tif"):
+            cog.read_bytes()  # the OS page cache holds the files: "cold" means not rendered yet
         app_port, bare_port = free_port(), free_port()
         env = {"SITSLAB_DATA_DIR": str(data), "SITSLAB_EMBEDDED_WORKER": "false"}
         app = serve(["--factory", "backend.app:create_app"], env, app_port)
@@ -177,43 +181,42 @@ def main() -> None:
             )
             cookies = dict(login.cookies)
             products = {
-                "classes": (class_id, classes, ""),
-                "composite": (rgb_id, rgb, "rescale=0,3000"),
+                "classes": (class_meta, classes, ""),
+                "composite": (rgb_meta, rgb, "rescale=0,3000"),
             }
-            print(f"{len(tiles)} tiles at z{tiles[0].z}, {args.side}² px COGs, UTM -> WebMercator")
+            print(f"{len(tiles)} tiles at z{tiles[0].z}, {args.side}² px COGs in UTM")
             header = (
                 f"{'product':10} {'cache':5} {'conc':>4} | {'app p50':>8} {'app p95':>8} | "
-                f"{'bare p50':>8} {'bare p95':>8} | {'p95 ratio':>9}"
+                f"{'UTM p50':>8} {'UTM p95':>8} | {'web p50':>8} {'web p95':>8}"
             )
             print(header)
             print("-" * len(header))
-            for name, (pid, path, query) in products.items():
-                t = tiles[-1]  # process warm-up (imports, first GDAL open) outside the figures
-                fetch([f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad/"
-                       f"{t.z}/{t.x}/{t.y}.png?{query}&run=warm-up"], 1, cookies)  # fmt: skip
-                fetch([f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png"
-                       f"?url={path}&{query}&run=warm-up"], 1, None)  # fmt: skip
+            for name, (meta, native, query) in products.items():
+                pid, display = meta["id"], data / meta["display_file"]
+                app_base = f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad"
+                bare_base = f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad"
+                bare_queries = [f"url={path}&{query}" for path in (native, display)]
+                # process warm-up (imports, first GDAL open) outside the figures
+                fetch(tile_urls(app_base, tiles[-1:], f"{query}&run=warm-up"), 1, cookies)
+                for bare_query in bare_queries:
+                    fetch(tile_urls(bare_base, tiles[-1:], f"{bare_query}&run=warm-up"), 1, None)
                 for conc in (1, 8):
-                    token = uuid.uuid4().hex[:8]  # a fresh cache key: nothing rendered yet
-                    app_base = (
-                        f"http://127.0.0.1:{app_port}/api/v1/maps/{pid}/tiles/WebMercatorQuad"
-                    )
-                    bare_base = f"http://127.0.0.1:{bare_port}/cog/tiles/WebMercatorQuad"
-                    suffix = f"{query}&run={token}"
-                    app_urls = [f"{app_base}/{t.z}/{t.x}/{t.y}.png?{suffix}" for t in tiles]
-                    bare_urls = [
-                        f"{bare_base}/{t.z}/{t.x}/{t.y}.png?url={path}&{suffix}" for t in tiles
-                    ]
+                    run = f"run={uuid.uuid4().hex[:8]}"  # a fresh cache key: nothing rendered yet
+                    app_urls = tile_urls(app_base, tiles, f"{query}&{run}")
+                    bare_urls = [tile_urls(bare_base, tiles, f"{q}&{run}") for q in bare_queries]
                     for cache in ("cold", "warm"):
-                        a = fetch(app_urls, conc, cookies)
-                        b = fetch(bare_urls, conc, None)
-                        pa, pb = _pct(a), _pct(b)
-                        print(f"{name:10} {cache:5} {conc:>4} | {pa[0]:>8.1f} {pa[1]:>8.1f} | "
-                              f"{pb[0]:>8.1f} {pb[1]:>8.1f} | {pa[1] / pb[1]:>9.2f}")  # fmt: skip
+                        figures = [_pct(fetch(app_urls, conc, cookies))]
+                        figures += [_pct(fetch(urls, conc, None)) for urls in bare_urls]
+                        cells = " | ".join(f"{p50:>8.1f} {p95:>8.1f}" for p50, p95 in figures)
+                        print(f"{name:10} {cache:5} {conc:>4} | {cells}")
         finally:
             for proc in (app, bare):
                 proc.terminate()
                 proc.wait(timeout=10)
+
+
+def tile_urls(base: str, tiles: list[morecantile.Tile], query: str) -> list[str]:
+    return [f"{base}/{t.z}/{t.x}/{t.y}.png?{query}" for t in tiles]
 
 
 def _pct(values: list[float]) -> tuple[float, float]:

@@ -6,6 +6,11 @@ and a restarted job can append to it), then translated once into a COG with 512-
 internal tiles, DEFLATE, and overviews. Overviews of class maps use `mode` resampling
 (`average` would invent classes, `nearest` samples one pixel out of many); continuous
 bands use `average` and the horizontal-differencing predictor.
+
+Maps are produced in the scene's own CRS (UTM for Sentinel-2), which point reads and
+statistics need; web maps tile in Web Mercator. Each product therefore also gets a display
+copy already on the WebMercatorQuad grid (`web_mercator_copy`), so titiler reads tiles
+from it without a warp per tile.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import morecantile
 import rasterio
 from rio_cogeo.cogeo import cog_translate, cog_validate
 from rio_cogeo.profiles import cog_profiles
 
 BLOCK = 512
+WEB_TMS = morecantile.tms.get("WebMercatorQuad")
 Colormap = dict[int, tuple[int, int, int, int]]
 
 
@@ -71,10 +78,52 @@ def to_cog(
     Returns:
         `dst`.
     """
+    return _translate(
+        src,
+        dst,
+        _profile(BLOCK, categorical),
+        categorical,
+        colormap=colormap,
+        additional_cog_metadata=tags,
+    )
+
+
+def web_mercator_copy(src: Path, dst: Path, *, categorical: bool) -> Path:
+    """A display copy of the COG `src` on the WebMercatorQuad grid, written at `dst`.
+
+    Its finest level is the first web zoom at least as fine as the source's pixels
+    (``zoom_level_strategy="upper"``): the zoom nearest the source's resolution is coarser
+    than 10 m pixels at French latitudes and would skip some of them. Pixels are resampled
+    with `nearest` (classes stay classes; what titiler does when it warps per tile), internal
+    tiles are the grid's 256² tiles, so one web tile reads one block. The palette comes
+    along with the pixels.
+
+    Returns:
+        `dst`.
+    """
+    return _translate(
+        src,
+        dst,
+        _profile(WEB_TMS.matrix(0).tileWidth, categorical),
+        categorical,
+        tms=WEB_TMS,
+        zoom_level_strategy="upper",
+        resampling="nearest",
+    )
+
+
+def _profile(block: int, categorical: bool) -> dict[str, Any]:
     profile = cog_profiles.get("deflate")
-    profile.update(blockxsize=BLOCK, blockysize=BLOCK)
+    profile.update(blockxsize=block, blockysize=block)
     if not categorical:
         profile["predictor"] = 2
+    return profile
+
+
+def _translate(
+    src: Path, dst: Path, profile: dict[str, Any], categorical: bool, **options: Any
+) -> Path:
+    """cog_translate into a file beside `dst`, renamed once complete (no half-written COG)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     partial = dst.with_name(dst.name + ".partial")
     with warnings.catch_warnings():
@@ -85,10 +134,9 @@ def to_cog(
             str(partial),
             profile,
             overview_resampling="mode" if categorical else "average",
-            colormap=colormap,
-            additional_cog_metadata=tags,
             in_memory=False,
             quiet=True,
+            **options,
         )
     partial.replace(dst)
     return dst

@@ -3,7 +3,9 @@
 A product is one COG served as tiles by id (backend.tiles). Its row keeps what the
 explorer needs without opening the file: WGS84 bounds and zoom range (for Leaflet's
 layer bounds and maxNativeZoom), class areas at full resolution (for the legend), how to
-render its tiles, and which dataset's scene it covers (for the pixel inspector).
+render its tiles, and which dataset's scene it covers (for the pixel inspector). Each
+product also gets a Web-Mercator display copy (``meta["display_file"]``, see ml.cog) that
+tiles are read from; the native COG stays the one for point reads and statistics.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from backend.config import Settings, get_settings
 from backend.errors import Invalid, NotFound
 from backend.models import Dataset, MapKind, MapProduct, Nomenclature, Run
-from ml.cog import Colormap, to_cog
+from ml.cog import Colormap, to_cog, web_mercator_copy
 from ml.composite import RECIPES, RESCALE, make_composite
 from ml.map_compare import AGREEMENT_COLOURS, compare_maps
 from ml.predict import CLASS_NODATA, class_areas
@@ -44,6 +46,17 @@ def geo_meta(path: Path) -> dict[str, Any]:
         }
 
 
+def display_copy(path: Path, *, categorical: bool) -> tuple[Path, dict[str, int]]:
+    """Write the Web-Mercator display copy beside the COG `path`; its path and zoom range.
+
+    The display copy's finest zoom shows every source pixel, so it is the product's maxzoom
+    (Leaflet's maxNativeZoom): zooming further enlarges pixels without skipping any.
+    """
+    copy = web_mercator_copy(path, path.with_name(path.stem + ".web.tif"), categorical=categorical)
+    meta = geo_meta(copy)
+    return copy, {"minzoom": meta["minzoom"], "maxzoom": meta["maxzoom"]}
+
+
 def register_product(
     *,
     session: Session,
@@ -56,11 +69,18 @@ def register_product(
     meta: dict[str, Any] | None = None,
     settings: Settings | None = None,
 ) -> MapProduct:
-    """Add one product for a COG under the data directory (stored as a relative path)."""
+    """Add one product for a COG under the data directory (stored as a relative path),
+    with its display copy."""
     settings = settings or get_settings()
     root = settings.data_dir.resolve()
     relative = PurePosixPath(Path(path).resolve().relative_to(root))
-    info = {**geo_meta(path), **(meta or {})}
+    display, zooms = display_copy(Path(path), categorical=kind in CATEGORICAL)
+    info = {
+        **geo_meta(path),
+        **zooms,
+        "display_file": str(PurePosixPath(display.resolve().relative_to(root))),
+        **(meta or {}),
+    }
     if kind in CATEGORICAL and "areas_ha" not in info:
         info["areas_ha"] = {str(k): v for k, v in class_areas(path, nodata=None).items()}
     if kind == MapKind.composite:

@@ -11,9 +11,10 @@ import pytest
 import rasterio
 from PIL import Image
 from rasterio.transform import from_origin
+from rio_tiler.io import Reader
 
 from backend import db
-from backend.models import MapKind
+from backend.models import MapKind, MapProduct
 from backend.services.map_products import register_product
 from ml.cog import hex_colormap, to_cog
 from ml.predict import CLASS_NODATA
@@ -136,3 +137,60 @@ def test_tilejson_points_back_at_the_product(admin_client, product: dict) -> Non
     body = admin_client.get(f"/api/v1/maps/{product['id']}/WebMercatorQuad/tilejson.json").json()
     assert f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/" in body["tiles"][0]
     assert "url=" not in body["tiles"][0]
+
+
+def test_display_tiles_show_what_warping_the_native_map_showed(
+    admin_client, product: dict, data_dir: Path
+) -> None:
+    """The display copy changes no pixel a user sees: a tile equals the native map warped
+    per tile; the zoom range is the copy's, whose finest zoom skips no 10 m pixel."""
+    tile = centre_tile(product)
+    with Reader(str(data_dir / product["display_file"])) as display:
+        assert display.crs.to_epsg() == 3857 and product["maxzoom"] == display.maxzoom
+    with Reader(str(data_dir / "maps" / "classes.tif")) as native:
+        assert native.maxzoom < product["maxzoom"]
+        warped = native.tile(tile.x, tile.y, tile.z).render(
+            img_format="PNG", colormap=native.colormap
+        )
+    url = f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    np.testing.assert_array_equal(decode_rgba(admin_client.get(url).content), decode_rgba(warped))
+
+
+def test_tiles_read_the_display_copy_points_and_info_the_native_map(
+    admin_client, product: dict, data_dir: Path
+) -> None:
+    with rasterio.open(
+        data_dir / product["display_file"], "r+", IGNORE_COG_LAYOUT_BREAK="YES"
+    ) as display:
+        display.write(np.ones(display.shape, dtype=np.uint8), 1)  # all class 1 from now on
+    tile = centre_tile(product)
+    url = f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    rgba = decode_rgba(admin_client.get(url).content).reshape(-1, 4)
+    assert {tuple(p[:3]) for p in rgba[rgba[:, 3] == 255]} == {(0xE6, 0x00, 0x4D)}
+    tilejson = admin_client.get(f"/api/v1/maps/{product['id']}/WebMercatorQuad/tilejson.json")
+    assert tilejson.json()["maxzoom"] == product["maxzoom"]
+    info = admin_client.get(f"/api/v1/maps/{product['id']}/info").json()
+    assert (info["width"], info["height"]) == (300, 200)
+    west, south, east, north = product["bounds"]
+    point = admin_client.get(
+        f"/api/v1/maps/{product['id']}/point/{west + 0.9 * (east - west)},{(south + north) / 2}"
+    )
+    assert point.json()["values"] == [3]
+
+
+def test_a_product_without_display_copy_is_still_tiled(admin_client, product: dict) -> None:
+    """Products registered before display copies existed are warped per tile, as before."""
+    with db.get_sessionmaker()() as session:
+        row = session.get(MapProduct, product["id"])
+        row.meta = {k: v for k, v in row.meta.items() if k != "display_file"}
+        session.commit()
+    tile = centre_tile(product)
+    response = admin_client.get(
+        f"/api/v1/maps/{product['id']}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    )
+    assert response.status_code == 200
+    assert (decode_rgba(response.content)[..., 3] == 255).any()
+
+
+def decode_rgba(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
