@@ -94,6 +94,21 @@ def register(data_dir: Path, classes: Path, rgb: Path) -> tuple[dict, dict]:
         return {"id": a.id, **a.meta}, {"id": b.id, **b.meta}
 
 
+def time_display_copies(folder: Path, classes: Path, rgb: Path) -> None:
+    """Print what writing each display copy costs (registration writes them once)."""
+    from ml.cog import web_mercator_copy
+
+    for cog, categorical in ((classes, True), (rgb, False)):
+        start = time.perf_counter()
+        copy = web_mercator_copy(cog, folder / f"timing-{cog.name}", categorical=categorical)
+        seconds = time.perf_counter() - start
+        with rasterio.open(cog) as native, rasterio.open(copy) as web:
+            print(f"display copy of {cog.name}: {seconds:.2f} s, {native.width}² UTM -> "
+                  f"{web.width}x{web.height} Web Mercator, {cog.stat().st_size / 1e6:.1f} -> "
+                  f"{copy.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+        copy.unlink()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -165,6 +180,7 @@ def main() -> None:
         data = Path(tmp)
         classes, rgb = make_cogs(data, args.side)
         class_meta, rgb_meta = register(data, classes, rgb)
+        time_display_copies(data, classes, rgb)
         tiles = tiles_over(class_meta, args.tiles)
         for cog in data.glob("maps/*.tif"):
             cog.read_bytes()  # the OS page cache holds the files: "cold" means not rendered yet
