@@ -38,6 +38,14 @@ class Predictor(Protocol):
         ...
 
 
+class _PredictsOneWindow(Protocol):
+    """What `OneWindowAtATime` needs of the class it is mixed into."""
+
+    def predict_proba(
+        self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
+    ) -> np.ndarray: ...
+
+
 class OneWindowAtATime:
     """`batch` and `predict_windows` for predictors with nothing to gain from batching
     (the per-pixel forest, whose map window is the whole block): a loop over the
@@ -46,12 +54,13 @@ class OneWindowAtATime:
     batch = 1
 
     def predict_windows(
-        self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
+        self: _PredictsOneWindow,
+        series: np.ndarray,
+        clouds: np.ndarray,
+        dates: list[date],
+        bands: list[str],
     ) -> np.ndarray:
         """Probabilities (N, K, H, W), one `predict_proba` call per window."""
         return np.stack(
-            [
-                self.predict_proba(s, c, dates, bands)  # type: ignore[attr-defined]
-                for s, c in zip(series, clouds, strict=True)
-            ]
+            [self.predict_proba(s, c, dates, bands) for s, c in zip(series, clouds, strict=True)]
         )

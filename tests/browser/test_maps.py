@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from tests.conftest import browser_login
@@ -50,6 +51,27 @@ def test_compare_dl_and_rf_maps(page, make_user, tmp_path: Path, screenshots: Pa
     )
     page.wait_for_timeout(500)
     page.screenshot(path=str(screenshots / "maps.png"))
+
+    # Zoomed in all the way, the class tiles are those of the first web zoom whose pixels
+    # are at most 10 m on the ground here (the display copy's finest: no 10 m pixel skipped),
+    # enlarged by Leaflet beyond it.
+    south, north = page.request.get("/api/v1/maps").json()[0]["bounds"][1::2]
+    equator_metres = 2 * math.pi * 6378137 / 256  # a z0 pixel of WebMercatorQuad
+    ground = equator_metres * math.cos(math.radians((south + north) / 2))
+    finest = math.ceil(math.log2(ground / 10))
+    zoom_in = page.locator("#map-a .leaflet-control-zoom-in")
+    while "leaflet-disabled" not in (zoom_in.get_attribute("class") or ""):  # up to maxZoom
+        zoom_in.click()
+        page.wait_for_timeout(300)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#map-a .class-tiles img.leaflet-tile')]"
+        ".some(i => i.complete && i.classList.contains('leaflet-tile-loaded'))"
+    )
+    sources = page.eval_on_selector_all(
+        "#map-a .class-tiles img.leaflet-tile-loaded", "imgs => imgs.map(i => i.src)"
+    )
+    zooms = {int(src.split("/WebMercatorQuad/")[1].split("/")[0]) for src in sources}
+    assert max(zooms) == finest and zooms <= set(range(finest + 1))
 
     # Side by side: a second synchronised map shows the right product.
     page.click("#mode-twin")
