@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 from backend.config import get_settings
 from backend.db import get_sessionmaker
-from backend.services import demo, migrations
+from backend.services import demo, map_products, migrations
 from backend.services.nomenclatures import seed_builtins
 
 console = Console()
@@ -23,13 +23,16 @@ PR_SET_PDEATHSIG = 1
 def init(
     demo_data: bool = typer.Option(False, "--demo", help="Also create demo users and data."),
 ) -> None:
-    """Create or upgrade the database (Alembic) and load the built-in nomenclatures."""
+    """Create or upgrade the database (Alembic), load the built-in nomenclatures and write
+    the display copies that older map products lack."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.resolved_database_url)
     with get_sessionmaker()() as session:
         seed_builtins(session=session)
         console.print(f"Database ready: {settings.resolved_database_url}")
+        if copies := map_products.add_missing_display_copies(session=session):
+            console.print(f"Web-Mercator display copies written for {copies} older map(s)")
         if not demo_data:
             return
         users = demo.ensure_demo_users(session=session)

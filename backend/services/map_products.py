@@ -72,13 +72,12 @@ def register_product(
     """Add one product for a COG under the data directory (stored as a relative path),
     with its display copy."""
     settings = settings or get_settings()
-    root = settings.data_dir.resolve()
-    relative = PurePosixPath(Path(path).resolve().relative_to(root))
+    file = _relative(Path(path), settings)  # refuses a file outside the data directory
     display, zooms = display_copy(Path(path), categorical=kind in CATEGORICAL)
     info = {
         **geo_meta(path),
         **zooms,
-        "display_file": str(PurePosixPath(display.resolve().relative_to(root))),
+        "display_file": _relative(display, settings),
         **(meta or {}),
     }
     if kind in CATEGORICAL and "areas_ha" not in info:
@@ -93,12 +92,36 @@ def register_product(
         dataset_id=dataset_id,
         run_id=run_id,
         job_id=job_id,
-        file=str(relative),
+        file=file,
         meta=info,
     )
     session.add(product)
     session.flush()
     return product
+
+
+def _relative(path: Path, settings: Settings) -> str:
+    """`path` relative to the data directory, as stored in the database."""
+    return str(PurePosixPath(path.resolve().relative_to(settings.data_dir.resolve())))
+
+
+def add_missing_display_copies(*, session: Session) -> int:
+    """Write the display copy of every product registered before display copies existed
+    (their tiles are warped per tile until then); returns how many were written.
+
+    Idempotent; a product whose file is gone is left as it is.
+    """
+    settings = get_settings()
+    written = 0
+    for product in session.scalars(select(MapProduct).order_by(MapProduct.id)):
+        native = settings.path(product.file)
+        if "display_file" in product.meta or not native.exists():
+            continue
+        display, zooms = display_copy(native, categorical=MapKind(product.kind) in CATEGORICAL)
+        product.meta = {**product.meta, **zooms, "display_file": _relative(display, settings)}
+        written += 1
+    session.commit()
+    return written
 
 
 def get_product(*, session: Session, product_id: int) -> MapProduct:

@@ -12,8 +12,10 @@ import rasterio
 from PIL import Image
 from rasterio.transform import from_origin
 from rio_tiler.io import Reader
+from typer.testing import CliRunner
 
 from backend import db
+from backend.cli import app as cli
 from backend.models import MapKind, MapProduct
 from backend.services.map_products import register_product
 from ml.cog import hex_colormap, to_cog
@@ -194,3 +196,29 @@ def test_a_product_without_display_copy_is_still_tiled(admin_client, product: di
 
 def decode_rgba(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_init_writes_the_display_copies_older_products_lack(
+    admin_client, product: dict, data_dir: Path
+) -> None:
+    """Products registered before display copies existed get theirs from `sitslab init`
+    (run by `make run`), once; one whose file is gone is left alone."""
+    (data_dir / product["display_file"]).unlink()
+    with db.get_sessionmaker()() as session:
+        older = session.get(MapProduct, product["id"])
+        kept = {k: v for k, v in older.meta.items() if k != "display_file"}
+        older.meta = {**kept, "maxzoom": product["maxzoom"] - 1}  # the native file's
+        gone = MapProduct(kind="classes", name="gone", file="maps/gone.tif", meta={})
+        session.add(gone)
+        session.commit()
+        gone_id = gone.id
+    first = CliRunner().invoke(cli, ["init"])
+    assert first.exit_code == 0 and "display copies written for 1 older map" in first.output
+    with db.get_sessionmaker()() as session:
+        meta = session.get(MapProduct, product["id"]).meta
+        assert meta["display_file"] == product["display_file"]
+        assert meta["maxzoom"] == product["maxzoom"]
+        assert session.get(MapProduct, gone_id).meta == {}
+    assert (data_dir / product["display_file"]).exists()
+    again = CliRunner().invoke(cli, ["init"])
+    assert again.exit_code == 0 and "display copies" not in again.output
