@@ -112,6 +112,17 @@ def web_mercator_copy(src: Path, dst: Path, *, categorical: bool) -> Path:
     )
 
 
+def display_path(cog: Path) -> Path:
+    """Where the display copy of `cog` lives: beside it, ``<stem>.web.tif``."""
+    return cog.with_name(cog.stem + ".web.tif")
+
+
+def ensure_display_copy(cog: Path, *, categorical: bool) -> Path:
+    """The display copy of `cog`, written unless its producer (a map job) already did."""
+    copy = display_path(cog)
+    return copy if copy.exists() else web_mercator_copy(cog, copy, categorical=categorical)
+
+
 def _profile(block: int, categorical: bool) -> dict[str, Any]:
     profile = cog_profiles.get("deflate")
     profile.update(blockxsize=block, blockysize=block)

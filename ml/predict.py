@@ -25,7 +25,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ml.blend import Tiling, axis_weights, covering
-from ml.cog import BLOCK, hex_colormap, to_cog, work_profile
+from ml.cog import BLOCK, display_path, hex_colormap, to_cog, web_mercator_copy, work_profile
 from ml.predictor import Predictor
 from ml.scene import NODATA, Scene, open_scene
 
@@ -120,7 +120,9 @@ def predict_map(
     should_stop: Callable[[], bool] | None = None,
     tags: dict[str, str] | None = None,
 ) -> MapResult:
-    """Predict `scene` block by block into classes.tif and confidence.tif COGs in `out_dir`.
+    """Predict `scene` block by block into classes.tif and confidence.tif COGs in `out_dir`,
+    each with its Web-Mercator display copy (ml.cog), written here rather than when the
+    job's result is recorded, which must stay short.
 
     Args:
         predictor: any trained model (ml.predictor.Predictor).
@@ -185,6 +187,8 @@ def predict_map(
     confidence_cog = to_cog(
         work_dir / "confidence.tif", out_dir / "confidence.tif", categorical=False, tags=tags
     )
+    for cog, categorical in ((classes_cog, True), (confidence_cog, False)):
+        web_mercator_copy(cog, display_path(cog), categorical=categorical)
     return MapResult(classes_cog, confidence_cog, class_areas(classes_cog), rate)
 
 

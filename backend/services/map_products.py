@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from backend.config import Settings, get_settings
 from backend.errors import Invalid, NotFound
 from backend.models import Dataset, MapKind, MapProduct, Nomenclature, Run
-from ml.cog import Colormap, to_cog, web_mercator_copy
+from ml.cog import Colormap, ensure_display_copy, to_cog
 from ml.composite import RECIPES, RESCALE, make_composite
 from ml.map_compare import AGREEMENT_COLOURS, compare_maps
 from ml.predict import CLASS_NODATA, class_areas
@@ -47,12 +47,14 @@ def geo_meta(path: Path) -> dict[str, Any]:
 
 
 def display_copy(path: Path, *, categorical: bool) -> tuple[Path, dict[str, int]]:
-    """Write the Web-Mercator display copy beside the COG `path`; its path and zoom range.
+    """The Web-Mercator display copy beside the COG `path` (written when its producer did
+    not: map jobs write theirs, so that recording a job's result stays short); its path and
+    zoom range.
 
     The display copy's finest zoom shows every source pixel, so it is the product's maxzoom
     (Leaflet's maxNativeZoom): zooming further enlarges pixels without skipping any.
     """
-    copy = web_mercator_copy(path, path.with_name(path.stem + ".web.tif"), categorical=categorical)
+    copy = ensure_display_copy(path, categorical=categorical)
     meta = geo_meta(copy)
     return copy, {"minzoom": meta["minzoom"], "maxzoom": meta["maxzoom"]}
 

@@ -12,7 +12,7 @@ import rasterio
 from scipy.ndimage import uniform_filter
 
 from ml.blend import Tiling
-from ml.cog import is_valid_cog, overview_resampling
+from ml.cog import display_path, is_valid_cog, overview_resampling
 from ml.predict import CLASS_NODATA, blocks, predict_block, predict_map
 from ml.predictor import OneWindowAtATime
 from ml.scene import open_scene
@@ -156,7 +156,7 @@ def test_map_cogs_are_valid_and_resumable(scene, tmp_path: Path) -> None:  # noq
     expected = np.asarray([1, 2, 3])[whole_pass(fresh, scene).argmax(axis=0)]
     np.testing.assert_array_equal(resumed[5:, 5:], expected[5:, 5:])
     for path, mode in ((done.classes, "MODE"), (done.confidence, "AVERAGE")):
-        assert is_valid_cog(path)
+        assert is_valid_cog(path) and is_valid_cog(display_path(path))
         assert overview_resampling(path) == mode
     assert sum(done.areas_ha.values()) == pytest.approx((70 * 90 - 25) * 100 / 10_000)
 

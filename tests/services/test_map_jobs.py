@@ -69,6 +69,8 @@ def test_a_finished_prediction_job_records_classes_and_confidence(
             job_id=job.id, token="t", worker_id="w", kind="predict_map", params=params, attempt=1
         )
         before = session.query(MapProduct).count()
+        copies = {name: out / f"{name}.web.tif" for name in ("classes", "confidence")}
+        written = {name: path.stat().st_mtime_ns for name, path in copies.items()}  # by the job
         record_prediction(session, lease, summary)
         session.commit()
         added = session.query(MapProduct).order_by(MapProduct.id).all()[before:]
@@ -76,6 +78,9 @@ def test_a_finished_prediction_job_records_classes_and_confidence(
     classes = added[1]
     assert classes.name == "tiny RF classes" and classes.meta["confidence_id"] == added[0].id
     assert classes.file == f"jobs/{job.id}/out/classes.tif" and classes.job_id == job.id
+    # Recording only registers the display copies the job wrote (it runs in a transaction).
+    assert classes.meta["display_file"] == f"jobs/{job.id}/out/classes.web.tif"
+    assert {name: path.stat().st_mtime_ns for name, path in copies.items()} == written
 
 
 @pytest.mark.slow
