@@ -195,7 +195,9 @@ def register_scene_products(*, session: Session, dataset: Dataset) -> list[MapPr
     series, clouds = scene_paths(settings, dataset)
     scene = open_scene(series, clouds)
     folder = settings.path(f"maps/dataset-{dataset.id}")
-    products = []
+    # Every file first (with its display copy), then the rows: no write lock is held
+    # while rasters are computed.
+    made: list[tuple[MapKind, str, Path, dict[str, Any]]] = []
     reference = settings.path(dataset.scene_dir) / "reference.tif"
     if reference.exists():
         cog = to_cog(
@@ -204,30 +206,22 @@ def register_scene_products(*, session: Session, dataset: Dataset) -> list[MapPr
             categorical=True,
             colormap=dataset_colours(session, dataset),
         )
-        products.append(
-            register_product(
-                session=session,
-                kind=MapKind.reference,
-                name=f"{dataset.name} reference labels",
-                path=cog,
-                dataset_id=dataset.id,
-                meta={"nomenclature_id": dataset.nomenclature_id},
-            )
-        )
+        meta = {"nomenclature_id": dataset.nomenclature_id}
+        made.append((MapKind.reference, f"{dataset.name} reference labels", cog, meta))
     period = (scene.dates[0], scene.dates[-1])
     for recipe in RECIPES:
         cog = make_composite(scene, folder / f"{recipe}.tif", recipe=recipe, period=period)
         label = recipe.replace("_", " ")
-        products.append(
-            register_product(
-                session=session,
-                kind=MapKind.composite,
-                name=f"{dataset.name} {label} median {_span(period)}",
-                path=cog,
-                dataset_id=dataset.id,
-                meta={"recipe": recipe},
-            )
+        name = f"{dataset.name} {label} median {_span(period)}"
+        made.append((MapKind.composite, name, cog, {"recipe": recipe}))
+    for kind, _name, cog, _meta in made:
+        ensure_display_copy(cog, categorical=kind in CATEGORICAL)
+    products = [
+        register_product(
+            session=session, kind=kind, name=name, path=cog, dataset_id=dataset.id, meta=meta
         )
+        for kind, name, cog, meta in made
+    ]
     session.commit()
     return products
 
