@@ -1,4 +1,5 @@
-"""Seeded whole-scene rasters for map tests (series.tif + clouds.tif), written window by window."""
+"""Seeded rasters for map tests: whole scenes (series.tif + clouds.tif, written window by
+window) and class maps."""
 
 from __future__ import annotations
 
@@ -10,11 +11,41 @@ import rasterio
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
+from ml.cog import hex_colormap, to_cog
 from ml.predictor import OneWindowAtATime
 
 BANDS = ["B2", "B3", "B4", "B8"]
 CRS = "EPSG:32631"
 ORIGIN = (360_000.0, 4_830_000.0)  # near Toulouse, UTM 31N
+CLASS_NODATA = 255
+
+
+def write_classes(path: Path, classes: np.ndarray, transform=None) -> Path:  # noqa: ANN001
+    """A uint8 class raster of 10 m pixels in UTM 31N (nodata 255), by default near Toulouse."""
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=classes.shape[1],
+        height=classes.shape[0],
+        count=1,
+        dtype="uint8",
+        crs=CRS,
+        transform=transform or from_origin(*ORIGIN, 10, 10),
+        nodata=CLASS_NODATA,
+    ) as dst:
+        dst.write(classes, 1)
+    return path
+
+
+def write_class_cog(folder: Path, classes: np.ndarray, colours: dict[int, str]) -> Path:
+    """`classes` as a palette COG at ``folder/maps/classes.tif``."""
+    return to_cog(
+        write_classes(folder / "classes.work.tif", classes),
+        folder / "maps" / "classes.tif",
+        categorical=True,
+        colormap=hex_colormap(colours, nodata=CLASS_NODATA),
+    )
 
 
 def write_scene(

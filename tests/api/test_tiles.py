@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import rasterio
 from PIL import Image
-from rasterio.transform import from_origin
 from rio_tiler.io import Reader
 from typer.testing import CliRunner
 
@@ -18,45 +17,26 @@ from backend import db
 from backend.cli import app as cli
 from backend.models import MapKind, MapProduct
 from backend.services.map_products import register_product
-from ml.cog import hex_colormap, to_cog
 from ml.predict import CLASS_NODATA
 from tests.conftest import login
+from tests.scenes import write_class_cog
 
 COLOURS = {1: "#e6004d", 2: "#ff8c00", 3: "#33a02c"}
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 
-def write_class_cog(data_dir: Path) -> Path:
+def class_map(data_dir: Path) -> Path:
     """A 300 x 200 class map (three stripes, a nodata corner) near Toulouse as a COG."""
     classes = np.repeat(np.array([1, 2, 3], dtype=np.uint8), 100)[None, :].repeat(200, axis=0)
     classes[:20, :20] = CLASS_NODATA
-    work = data_dir / "work.tif"
-    with rasterio.open(
-        work,
-        "w",
-        driver="GTiff",
-        width=300,
-        height=200,
-        count=1,
-        dtype="uint8",
-        nodata=CLASS_NODATA,
-        crs="EPSG:32631",
-        transform=from_origin(360_000, 4_830_000, 10, 10),
-    ) as dst:
-        dst.write(classes, 1)
-    return to_cog(
-        work,
-        data_dir / "maps" / "classes.tif",
-        categorical=True,
-        colormap=hex_colormap(COLOURS, nodata=CLASS_NODATA),
-    )
+    return write_class_cog(data_dir, classes, COLOURS)
 
 
 @pytest.fixture
 def product(database: str, data_dir: Path) -> dict:
     with db.get_sessionmaker()() as session:
         row = register_product(
-            session=session, kind=MapKind.classes, name="DL classes", path=write_class_cog(data_dir)
+            session=session, kind=MapKind.classes, name="DL classes", path=class_map(data_dir)
         )
         session.commit()
         return {"id": row.id, **row.meta}

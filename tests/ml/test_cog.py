@@ -10,41 +10,17 @@ import rasterio
 from rasterio.transform import from_origin, rowcol
 from rasterio.warp import transform as transform_coords
 
-from ml.cog import hex_colormap, is_valid_cog, to_cog, web_mercator_copy
+from ml.cog import is_valid_cog, to_cog, web_mercator_copy
+from tests.scenes import CLASS_NODATA, write_class_cog
 
-NODATA = 255
 COLOURS = {1: "#e6004d", 2: "#ff8c00", 3: "#33a02c", 4: "#1f78b4"}
-
-
-def class_cog(folder: Path, classes: np.ndarray) -> Path:
-    """`classes` as a palette COG of 10 m pixels in UTM 31N, near Toulouse."""
-    work = folder / "classes.work.tif"
-    with rasterio.open(
-        work,
-        "w",
-        driver="GTiff",
-        width=classes.shape[1],
-        height=classes.shape[0],
-        count=1,
-        dtype="uint8",
-        nodata=NODATA,
-        crs="EPSG:32631",
-        transform=from_origin(360_000, 4_830_000, 10, 10),
-    ) as dst:
-        dst.write(classes, 1)
-    return to_cog(
-        work,
-        folder / "maps" / "classes.tif",
-        categorical=True,
-        colormap=hex_colormap(COLOURS, nodata=NODATA),
-    )
 
 
 @pytest.fixture
 def speckled(tmp_path: Path) -> tuple[np.ndarray, Path]:
     """Classes drawn independently per pixel: every pixel is a one-pixel feature."""
     classes = np.random.default_rng(0).integers(1, 5, size=(60, 80), dtype=np.uint8)
-    return classes, class_cog(tmp_path, classes)
+    return classes, write_class_cog(tmp_path, classes, COLOURS)
 
 
 def test_display_copy_is_a_web_mercator_cog_with_the_palette(
@@ -57,9 +33,9 @@ def test_display_copy_is_a_web_mercator_cog_with_the_palette(
     with rasterio.open(copy) as src:
         assert src.crs.to_epsg() == 3857
         assert src.block_shapes == [(256, 256)]
-        assert src.nodata == NODATA
+        assert src.nodata == CLASS_NODATA
         assert src.colormap(1)[2] == (255, 140, 0, 255)
-        assert set(np.unique(src.read(1))) <= {1, 2, 3, 4, NODATA}
+        assert set(np.unique(src.read(1))) <= {1, 2, 3, 4, CLASS_NODATA}
 
 
 def test_every_source_pixel_keeps_its_class_in_the_display_copy(

@@ -14,24 +14,7 @@ from ml.cog import is_valid_cog, overview_resampling
 from ml.composite import make_composite
 from ml.map_compare import AGREE, DISAGREE, compare_maps, pontius
 from ml.scene import NODATA, open_scene
-from tests.scenes import write_scene
-
-
-def write_classes(path: Path, array: np.ndarray, transform=None) -> Path:  # noqa: ANN001
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=array.shape[1],
-        height=array.shape[0],
-        count=1,
-        dtype="uint8",
-        crs="EPSG:32631",
-        transform=transform or from_origin(0, 0, 10, 10),
-        nodata=255,
-    ) as dst:
-        dst.write(array, 1)
-    return path
+from tests.scenes import write_classes, write_scene
 
 
 def test_pontius_splits_quantity_and_allocation() -> None:
