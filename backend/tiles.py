@@ -90,6 +90,7 @@ def product_path(
 
 
 def _reads_tiles(url_path: str) -> bool:
+    """Whether the request draws the map (tiles, tilejson) rather than reads its values."""
     return "/tiles/" in url_path or url_path.endswith("/tilejson.json")
 
 
