@@ -38,14 +38,6 @@ class Predictor(Protocol):
         ...
 
 
-class _PredictsOneWindow(Protocol):
-    """What `OneWindowAtATime` needs of the class it is mixed into."""
-
-    def predict_proba(
-        self, series: np.ndarray, clouds: np.ndarray, dates: list[date], bands: list[str]
-    ) -> np.ndarray: ...
-
-
 class OneWindowAtATime:
     """`batch` and `predict_windows` for predictors with nothing to gain from batching
     (the per-pixel forest, whose map window is the whole block): a loop over the
@@ -54,7 +46,7 @@ class OneWindowAtATime:
     batch = 1
 
     def predict_windows(
-        self: _PredictsOneWindow,
+        self: Predictor,
         series: np.ndarray,
         clouds: np.ndarray,
         dates: list[date],

@@ -12,12 +12,12 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from ml.cog import hex_colormap, to_cog
+from ml.predict import CLASS_NODATA
 from ml.predictor import OneWindowAtATime
 
 BANDS = ["B2", "B3", "B4", "B8"]
 CRS = "EPSG:32631"
 ORIGIN = (360_000.0, 4_830_000.0)  # near Toulouse, UTM 31N
-CLASS_NODATA = 255
 
 
 def write_classes(path: Path, classes: np.ndarray, transform=None) -> Path:  # noqa: ANN001

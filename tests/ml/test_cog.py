@@ -11,7 +11,8 @@ from rasterio.transform import from_origin, rowcol
 from rasterio.warp import transform as transform_coords
 
 from ml.cog import is_valid_cog, to_cog, web_mercator_copy
-from tests.scenes import CLASS_NODATA, write_class_cog
+from ml.predict import CLASS_NODATA
+from tests.scenes import write_class_cog
 
 COLOURS = {1: "#e6004d", 2: "#ff8c00", 3: "#33a02c", 4: "#1f78b4"}
 
