@@ -76,9 +76,9 @@ def create_app() -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
+    install_tiles(app, settings)  # first: a map view asks for dozens of tiles at once
     for router in ROUTERS:
         app.include_router(router)
-    install_tiles(app, settings)
     install_error_handlers(app)
 
     @app.exception_handler(HTTPException)

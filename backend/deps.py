@@ -16,19 +16,26 @@ SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The logged-in user, or None."""
-    uid = request.session.get("uid")
+LOG_IN_FIRST = "Log in first: POST /api/v1/auth/login or open /login."
+
+
+def session_user(session: Session, uid: int | None) -> User | None:
+    """The active user of a session's ``uid``, or None."""
     if uid is None:
         return None
     user = session.get(User, uid)
     return user if user is not None and user.active else None
 
 
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The logged-in user, or None."""
+    return session_user(session, request.session.get("uid"))
+
+
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     """The logged-in user; 401 otherwise."""
     if user is None:
-        raise HTTPException(401, "Log in first: POST /api/v1/auth/login or open /login.")
+        raise HTTPException(401, LOG_IN_FIRST)
     return user
 
 

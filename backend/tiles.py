@@ -1,10 +1,10 @@
 """Map tiles through titiler, reachable only by map product id.
 
 A titiler ``TilerFactory`` is mounted under ``/api/v1/maps/{product_id}`` with a
-``path_dependency`` that looks the product up in the database (unknown id -> 404); no
-client ever sends a file path or URL. Only the endpoints the explorer needs are kept
-(tiles, tilejson, info, point): no viewer (it loads Leaflet from a CDN), no preview, no
-bbox/feature parts. Tiles come from each product's Web-Mercator display copy, points and
+``path_dependency`` that checks the session's user and looks the product up in the
+database (no active user -> 401, unknown id -> 404); no client ever sends a file path or
+URL. Only the endpoints the explorer needs are kept (tiles, tilejson, info, point): no
+viewer (it loads Leaflet from a CDN), no preview, no bbox/feature parts. Tiles come from each product's Web-Mercator display copy, points and
 info from its native COG (``product_path``). Rendered tiles are cached by product id,
 tile and query — products are immutable files, so a tile's bytes never change — and
 served with an ETag, a long Cache-Control and 304 on ``If-None-Match``. Errors: only
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, APIRouter
@@ -38,10 +38,12 @@ from rio_tiler.errors import (
     TileOutsideBounds,
 )
 from rio_tiler.utils import render
+from starlette.concurrency import run_in_threadpool
 from titiler.core.factory import TilerFactory
 
 from backend.config import Settings, get_settings
-from backend.deps import SessionDep, current_user
+from backend.db import get_sessionmaker
+from backend.deps import LOG_IN_FIRST, session_user
 from backend.errors import NotFound
 from backend.models import MapProduct
 
@@ -64,29 +66,45 @@ def configure_gdal(settings: Settings) -> None:
     os.environ.setdefault("PROJ_NETWORK", "OFF")
 
 
-def product_path(
-    product_id: Annotated[int, PathParam(description="map product id")],
-    request: Request,
-    session: SessionDep,
+async def product_path(
+    product_id: Annotated[int, PathParam(description="map product id")], request: Request
 ) -> str:
-    """The COG titiler reads for this request; 404 for an unknown id.
+    """The COG titiler reads for this request; 401 without a logged-in active user, 404
+    for an unknown id.
 
     Tiles and tilejson read the product's Web-Mercator display copy (no warp per tile);
     point and info read the native COG (its own pixels, CRS and values). Products made
-    before display copies existed have only the native file. Products are immutable, so a
-    product's paths are looked up once per app.
+    before display copies existed have only the native file. One async dependency making
+    one trip to the thread pool: a map view asks for dozens of tiles at once, and on one
+    worker the event loop's work per dependency (a database session, the user, the path:
+    five thread-pool hops) was most of what the app added to bare titiler (bench/README.md,
+    Maps).
     """
+    uid = request.session.get("uid")
+    if uid is None:
+        raise HTTPException(401, LOG_IN_FIRST)
     known: dict[int, tuple[str, str]] = request.app.state.product_paths
-    if product_id not in known:
-        product = session.get(MapProduct, product_id)
-        if product is None:
-            raise NotFound(f"No map product with id {product_id}.")
-        settings = get_settings()
-        native = str(settings.path(product.file))
-        display = product.meta.get("display_file")
-        known[product_id] = (native, str(settings.path(display)) if display else native)
-    native, display = known[product_id]
+    native, display = await run_in_threadpool(_product_files, known, uid, product_id)
     return display if _reads_tiles(request.url.path) else native
+
+
+def _product_files(known: dict[int, tuple[str, str]], uid: int, product_id: int) -> tuple[str, str]:
+    """(native, display) paths of a product, checking the session's user is still active.
+
+    Products are immutable, so their paths are looked up once per app (``known``).
+    """
+    with get_sessionmaker()() as session:
+        if session_user(session, uid) is None:
+            raise HTTPException(401, LOG_IN_FIRST)
+        if product_id not in known:
+            product = session.get(MapProduct, product_id)
+            if product is None:
+                raise NotFound(f"No map product with id {product_id}.")
+            settings = get_settings()
+            native = str(settings.path(product.file))
+            display = product.meta.get("display_file")
+            known[product_id] = (native, str(settings.path(display)) if display else native)
+    return known[product_id]
 
 
 def _reads_tiles(url_path: str) -> bool:
@@ -175,9 +193,7 @@ def install_tiles(app: FastAPI, settings: Settings) -> None:
         add_part=False,
         environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
     )
-    app.include_router(
-        tiler.router, prefix=PREFIX, tags=["tiles"], dependencies=[Depends(current_user)]
-    )
+    app.include_router(tiler.router, prefix=PREFIX, tags=["tiles"])
 
     async def _outside_tile(_request: Request, _exc: Exception) -> Response:
         # Leaflet asks for every tile of the view; outside the product there is nothing to draw.

@@ -11,11 +11,12 @@ import pytest
 import rasterio
 from PIL import Image
 from rio_tiler.io import Reader
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from backend import db
 from backend.cli import app as cli
-from backend.models import MapKind, MapProduct
+from backend.models import MapKind, MapProduct, User
 from backend.services.map_products import register_product
 from ml.predict import CLASS_NODATA
 from tests.conftest import login
@@ -103,6 +104,20 @@ def test_tiles_need_a_login(client, make_user, product: dict) -> None:
     client.post("/api/v1/auth/logout")
     client.headers.pop("X-CSRF-Token", None)
     assert client.get(url).status_code == 401  # a cached tile is not served without a session
+
+
+def test_a_deactivated_account_gets_no_more_tiles(client, make_user, product: dict) -> None:
+    make_user("ann", "annotator")
+    login(client, "ann")
+    base = f"/api/v1/maps/{product['id']}"
+    assert client.get(f"{base}/WebMercatorQuad/tilejson.json").status_code == 200
+    with db.get_sessionmaker()() as session:
+        session.scalars(select(User).where(User.username == "ann")).one().active = False
+        session.commit()
+    tile = centre_tile(product)
+    response = client.get(f"{base}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png")
+    assert response.status_code == 401 and "Log in" in response.json()["detail"]
+    assert client.get(f"{base}/point/1.44,43.6").status_code == 401
 
 
 def test_map_meta_has_bounds_and_areas(admin_client, product: dict) -> None:
