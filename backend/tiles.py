@@ -4,10 +4,11 @@ A titiler ``TilerFactory`` is mounted under ``/api/v1/maps/{product_id}`` with a
 ``path_dependency`` that checks the session's user and looks the product up in the
 database (no active user -> 401, unknown id -> 404); no client ever sends a file path or
 URL. Only the endpoints the explorer needs are kept (tiles, tilejson, info, point): no
-viewer (it loads Leaflet from a CDN), no preview, no bbox/feature parts. Tiles come from each product's Web-Mercator display copy, points and
-info from its native COG (``product_path``). Rendered tiles are cached by product id,
-tile and query — products are immutable files, so a tile's bytes never change — and
-served with an ETag, a long Cache-Control and 304 on ``If-None-Match``. Errors: only
+viewer (it loads Leaflet from a CDN), no preview, no bbox/feature parts. Tiles come from
+each product's Web-Mercator display copy, points and info from its native COG
+(``product_path``). Rendered tiles are cached by product id, tile and query — products
+are immutable files, so a tile's bytes never change — and served with an ETag, a long
+Cache-Control and 304 on ``If-None-Match``. Errors: only
 specific rio-tiler errors are registered (titiler's defaults turn every Exception into a
 500 that echoes its text); a tile outside a product's bounds is a transparent tile, a
 point outside is a 404.

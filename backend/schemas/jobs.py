@@ -125,6 +125,9 @@ class FinetuneParams(TrainingParams):
     crop_balance: CropBalance = 0.0
     """Crops around classes drawn ∝ (pixel count)^(1 − crop_balance): 1 every class as often,
     0 uniform crops, as in the paper."""
+    logit_adjustment: bool = True
+    """After training, shift the logits towards a uniform class prior by a strength chosen on
+    the validation split (0 when none helps), for test scores and maps; off: the paper's."""
     pretrained_run_id: int | None = None
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from ml.models.ubarn import UBarnConfig
 from ml.models.ubarn_heads import SegmentationModel
 from ml.train.artifacts import load_weights, read_run
 from ml.train.config import autocast_dtype, resolve_device
+from ml.train.logit_adjustment import adjusted_logits
 
 MAP_WINDOW = 64
 """Smallest map window. With the tiny preset's 16 px crops as windows, the blending overlap
@@ -48,6 +49,8 @@ class UBarnPredictor:
         device: where to run the network.
         batch: windows per forward pass in map production; None: ``GPU_BATCH`` on CUDA,
             1 on the CPU.
+        logit_bias: (K,) subtracted from the logits before the softmax, the run's logit
+            adjustment (``ml.train.logit_adjustment``); None: the network's own.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class UBarnPredictor:
         reference_date: date | None,
         device: torch.device,
         batch: int | None = None,
+        logit_bias: np.ndarray | None = None,
     ) -> None:
         if batch is not None and batch < 1:
             raise ValueError(f"batch must be at least 1 window, got {batch}")
@@ -70,6 +74,9 @@ class UBarnPredictor:
         self.reference_date = reference_date
         self.device = device
         self.batch = batch or (GPU_BATCH if device.type == "cuda" else 1)
+        if logit_bias is not None and len(logit_bias) != len(self.classes):
+            raise ValueError(f"{len(logit_bias)} logit biases for {len(self.classes)} classes")
+        self.logit_bias = None if logit_bias is None else torch.as_tensor(logit_bias)
 
     def _band_order(self, bands: list[str]) -> list[int]:
         missing = [b for b in self.stats.bands if b not in bands]
@@ -114,7 +121,8 @@ class UBarnPredictor:
         amp = autocast_dtype(self.device)
         with torch.no_grad(), torch.autocast(self.device.type, dtype=amp, enabled=amp is not None):
             logits = self.model.predict_logits(x_t, days_t, pad)
-        return logits.float().softmax(1).cpu().numpy().astype(np.float32)
+        logits = adjusted_logits(logits.float(), self.logit_bias)
+        return logits.softmax(1).cpu().numpy().astype(np.float32)
 
 
 def load_ubarn_predictor(
@@ -132,6 +140,7 @@ def load_ubarn_predictor(
     model = SegmentationModel(UBarnConfig.from_dict(run["network"]), len(run["classes"]))
     model.load_state_dict(load_weights(Path(run_dir)))
     reference = run["config"].get("reference_date")
+    bias = run.get("logit_bias")  # runs made before logit adjustment have none
     return UBarnPredictor(
         model,
         BandStats.from_dict(run["normalisation"]),
@@ -140,4 +149,5 @@ def load_ubarn_predictor(
         date.fromisoformat(reference) if reference else None,
         torch_device,
         batch,
+        None if bias is None else np.asarray(bias, dtype=np.float32),
     )

@@ -84,6 +84,11 @@ class TrainConfig:
     crops. On the CPU benchmark single runs moved by −7.6 to +9.2 mF1 points against the
     loss weights alone, +2 on average: within the noise of single runs (bench/README.md),
     so it is an option, not the default."""
+    logit_adjustment: bool = True
+    """Fine-tuning only: after training, subtract ``tau · log(class frequency)`` from the
+    logits, ``tau`` chosen on the validation crops (``ml.train.logit_adjustment``; 0 when
+    no strength beats the network's own decisions), for the test scores and the maps.
+    False: the paper's argmax."""
 
     @property
     def network(self) -> UBarnConfig:

@@ -21,6 +21,7 @@ from ml.data.dataset import IGNORE_INDEX, SitsDataset
 from ml.data.store import read_label
 from ml.metrics import report_from_confusion
 from ml.models.ubarn_heads import SegmentationModel
+from ml.train.logit_adjustment import adjusted_logits
 
 
 def segmentation_loss(
@@ -93,8 +94,10 @@ def predict_test(
     ignore: list[int],
     device: torch.device,
     autocast: Callable[[], AbstractContextManager[Any]],
+    bias: torch.Tensor | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Reference and predicted codes of the test pixels in canonical order, and pixels/s."""
+    """Reference and predicted codes of the test pixels in canonical order, and pixels/s;
+    ``bias`` (K,) is subtracted from the logits (``ml.train.logit_adjustment``)."""
     model.eval()
     code_of = torch.as_tensor(codes, device=device)
     y_true, y_pred, seconds, n_pixels = [], [], 0.0, 0
@@ -103,6 +106,7 @@ def predict_test(
         start = time.perf_counter()
         with torch.no_grad(), autocast():
             logits = model.predict_logits(sample["x"], sample["days"], sample["pad"])
+            logits = adjusted_logits(logits, bias)
         prediction = code_of[logits[0].argmax(0)].cpu().numpy().reshape(-1)
         seconds += time.perf_counter() - start
         n_pixels += prediction.size

@@ -8,7 +8,9 @@ simulated by keeping a seeded fraction of the training patches. Mean F1 weighs r
 classes as much as common ones, and the forest it is compared with samples pixels per
 class; two settings rebalance the network's training too: class weights in the loss
 (``class_balance``) and crops placed around pixels of classes drawn to show rare classes
-more often (``crop_balance``, ``ml.data.class_sampling``).
+more often (``crop_balance``, ``ml.data.class_sampling``); after training, the logits are
+moved towards a uniform class prior by a strength chosen on validation
+(``logit_adjustment``, ``ml.train.logit_adjustment``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ml.train.evaluate import (
     predict_test,
     segmentation_loss,
 )
+from ml.train.logit_adjustment import fit_logit_adjustment
 
 
 class FinetuneTrainer(Trainer):
@@ -170,9 +173,17 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         return stopped_result(fit)
     trainer.load_best()
     codes = list(classes.codes)
+    adjustment = (
+        fit_logit_adjustment(
+            trainer.model, val, patch_counts.sum(0), codes, trainer.device, trainer.autocast
+        )
+        if cfg.logit_adjustment
+        else None
+    )
+    bias = None if adjustment is None else torch.from_numpy(adjustment.bias)
     ignore = sorted(int(c) for c in nomenclature.ignore_codes)
     y_true, y_pred, speed = predict_test(
-        trainer.model, test, codes, ignore, trainer.device, trainer.autocast
+        trainer.model, test, codes, ignore, trainer.device, trainer.autocast, bias
     )
     names = {c.code: c.name_en for c in nomenclature.classes}
     report = evaluation_report(y_true, y_pred, codes, names=names)
@@ -187,6 +198,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         "epochs_run": fit.epochs_run,
         "fit_seconds": fit.train_time_s,
         "predict_pixels_per_second": speed,
+        "logit_adjustment": None if adjustment is None else adjustment.summary(),
         "train_patches": [p.id for p in labelled],
         "test_patches": [p.id for p in test.patches],
         "snapshot": training_set.id,
@@ -203,6 +215,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         "nomenclature": nomenclature.to_dict(),
         "snapshot": training_set.id,
         "max_dates": train.max_dates,
+        "logit_bias": None if adjustment is None else adjustment.bias.tolist(),
         "train_patches": [p.id for p in labelled],
         "pretrained_snapshot": pretrained["snapshot"] if pretrained else None,
     }

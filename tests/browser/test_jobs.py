@@ -92,7 +92,8 @@ def test_train_from_the_form_then_compare_with_rf(
     page.fill("input[name=head_lr]", "0.01")
     page.click("#launch-form button[type=submit]")
     _wait_done(page)
-    assert '"head_lr": 0.01' in page.locator("details pre").first.text_content()
+    params = page.locator("details pre").first.text_content()
+    assert '"head_lr": 0.01' in params and '"logit_adjustment": true' in params
     assert page.locator("#log").inner_text().strip()
     page.locator(".chart[data-metric]").first.wait_for()
     page.click("a.run-link")
@@ -100,6 +101,7 @@ def test_train_from_the_form_then_compare_with_rf(
     ubarn_run = page.url.rsplit("/", 1)[1]
     assert page.locator("#run-metrics [data-metric=oa]").inner_text() != "–"
     assert page.locator("#confusion").is_visible()
+    assert page.locator("#logit-adjustment").inner_text().startswith("τ = ")  # on by default
 
     _launch(page, "train_rf", "tiny")
     _wait_done(page)

@@ -81,6 +81,7 @@ BAD = [
     ("finetune", {"class_balance": 1.5}, 422, "class_balance"),
     ("finetune", {"crop_balance": -0.1}, 422, "crop_balance"),
     ("finetune", {"crop_balance": 2}, 422, "crop_balance"),
+    ("finetune", {"logit_adjustment": "maybe"}, 422, "logit_adjustment"),
     ("finetune", {"head_lr": 0}, 422, "head_lr"),
     ("finetune", {"patience": 0}, 422, "patience"),
     ("compare", {"patience": 1001}, 422, "patience"),

@@ -111,3 +111,25 @@ def test_stacks_that_disagree_are_refused(predictor: UBarnPredictor) -> None:
         predictor.predict_windows(series[None], clouds[None, :, :-1], dates, bands)
     with pytest.raises(ValueError, match=r"\(N, T, C, H, W\)"):
         predictor.predict_windows(series, clouds, dates, bands)
+
+
+def test_a_logit_bias_shifts_the_probabilities_towards_the_favoured_class(
+    predictor: UBarnPredictor,
+) -> None:
+    series, clouds, dates, bands = _block()
+    plain = predictor.predict_proba(series, clouds, dates, bands)
+    rare = next(k for k in range(4) if not (plain.argmax(0) == k).any())
+    bias = np.zeros(4, dtype=np.float32)
+    bias[rare] = -20.0  # a rare class: a low log prior
+    favoured = UBarnPredictor(
+        predictor.model, predictor.stats, [1, 5, 7, 9], 32, None, predictor.device,
+        logit_bias=bias,
+    )  # fmt: skip
+    shifted = favoured.predict_proba(series, clouds, dates, bands)
+    assert (shifted.argmax(0) == rare).all()
+    np.testing.assert_allclose(shifted.sum(0), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="3 logit biases for 4 classes"):
+        UBarnPredictor(
+            predictor.model, predictor.stats, [1, 5, 7, 9], 32, None, predictor.device,
+            logit_bias=bias[:3],
+        )  # fmt: skip

@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from ml.data.class_sampling import patch_class_counts
+from ml.data.dataset import ClassMapping
 from ml.data.snapshot import TrainingSet
 from ml.data.store import read_label, read_patch
 from ml.models.registry import load_predictor
 from ml.models.ubarn import MODEL_SIZES
 from ml.models.ubarn_heads import SegmentationModel
 from ml.train import finetune, pretrain
+from ml.train.logit_adjustment import TAUS, log_prior
 
 pytestmark = pytest.mark.slow
 
@@ -84,6 +87,17 @@ def test_full_tiny_pretrain_and_finetune(
     ):
         assert (ctx.out_dir / name).is_file(), name
 
+    # the logit adjustment: chosen on validation, saved for the maps (log prior × tau)
+    run = json.loads((ctx.out_dir / "run.json").read_text())
+    adjustment = results["logit_adjustment"]
+    assert adjustment["tau"] in TAUS and set(adjustment["val_mF1_by_tau"]) == {str(t) for t in TAUS}
+    assert adjustment["val_mF1_by_tau"][str(adjustment["tau"])] == max(
+        adjustment["val_mF1_by_tau"].values()
+    )
+    classes = ClassMapping.from_nomenclature(training_set.nomenclature)
+    counts = patch_class_counts(training_set.split("train"), classes.lookup()).sum(0)
+    np.testing.assert_allclose(run["logit_bias"], adjustment["tau"] * log_prior(counts), atol=1e-6)
+
     # predictions: every non-ignored test pixel, test patches in order, row-major
     predictions = np.load(ctx.out_dir / "predictions.npz")
     ignore = list(training_set.nomenclature.ignore_codes)
@@ -117,6 +131,7 @@ def test_frozen_regime_keeps_the_pretrained_encoder(
         "pretrained": str(pretrained_run),
         "label_fraction": 0.5,
         "head_lr": 5e-2,
+        "logit_adjustment": False,
     }
     finetune.run(ctx, snapshot=snapshot, config=config)
     n_classes = len(TrainingSet.load(snapshot).nomenclature.valid_codes)
@@ -128,6 +143,7 @@ def test_frozen_regime_keeps_the_pretrained_encoder(
         assert torch.equal(pretrained[key], tuned[key]), key
     run = json.loads((ctx.out_dir / "run.json").read_text())
     assert len(run["train_patches"]) == 2  # half of the 3 training patches, rounded
+    assert run["logit_bias"] is None  # switched off: the network's own decisions
     assert (
         run["normalisation"]
         == json.loads((pretrained_run / "run.json").read_text())["normalisation"]

@@ -1,0 +1,125 @@
+"""Post-hoc logit adjustment: trade a network's bias towards common classes for mean F1.
+
+A network trained on dense patches learns the classes' frequencies as a prior and, where
+a rare class looks like a common one, names the common one. Mean F1 weighs the rare class
+as much, and the forest it is compared with samples its training pixels per class, which
+amounts to a uniform prior. Subtracting ``tau · log(class frequency)`` from the logits
+(Menon et al., "Long-tail learning via logit adjustment", ICLR 2021) moves the decision
+towards that uniform prior after training, where loss weights mostly fade once a network
+fits its training pixels. ``tau`` is chosen on the validation crops (0 keeps the
+network's own decisions, 1 the fully balanced ones) and saved with the run, so test
+scores and maps use the same correction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ml.data.dataset import IGNORE_INDEX, SitsDataset
+from ml.metrics import report_from_confusion
+from ml.models.ubarn_heads import SegmentationModel
+
+TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+"""Candidate strengths, from none to over-correction (a network trained with class
+weights has already moved part of the way)."""
+
+
+def log_prior(counts: np.ndarray) -> np.ndarray:
+    """Log frequency of each class among the labelled training pixels (K,).
+
+    A class no training pixel shows gets the commonest class's frequency, so it is never
+    favoured: the network never learned it, and −inf would make it win everywhere.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if not counts.any():
+        raise ValueError("the labelled patches hold no labelled pixel")
+    return np.log(np.where(counts > 0, counts, counts.max()) / counts.sum()).astype(np.float32)
+
+
+def adjusted_logits(logits: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """(B, K, ...) logits minus the per-class ``bias`` (K,), if any."""
+    if bias is None:
+        return logits
+    shape = (1, -1) + (1,) * (logits.dim() - 2)
+    return logits - bias.to(logits.device, logits.dtype).reshape(shape)
+
+
+def labelled_logits(
+    model: SegmentationModel,
+    dataset: SitsDataset,
+    device: torch.device,
+    autocast: Callable[[], AbstractContextManager[Any]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, K) and class indices (N,) of the labelled pixels of a dataset's samples
+    (the validation crops, to choose ``tau``)."""
+    model.eval()
+    logits, labels = [], []
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        inputs = [sample[k].unsqueeze(0).to(device) for k in ("x", "days", "pad")]
+        with torch.no_grad(), autocast():
+            out = model.predict_logits(*inputs)[0].float()
+        label = sample["label"].reshape(-1)
+        keep = label != IGNORE_INDEX
+        logits.append(out.reshape(out.shape[0], -1).T[keep.to(device)].cpu().numpy())
+        labels.append(label[keep].numpy())
+    return np.concatenate(logits), np.concatenate(labels)
+
+
+def mean_f1_by_tau(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    prior: np.ndarray,
+    codes: Sequence[int],
+    taus: Sequence[float] = TAUS,
+) -> dict[float, float]:
+    """Validation mean F1 for each strength ``tau``."""
+    k = len(codes)
+    scores = {}
+    for tau in taus:
+        predicted = (logits - tau * prior).argmax(1)
+        confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+        scores[tau] = report_from_confusion(confusion, list(codes))["mean_f1"]
+    return scores
+
+
+def choose_tau(scores: dict[float, float]) -> float:
+    """The strength with the best validation mean F1; the weakest one on ties."""
+    best = max(scores.values())
+    return min(tau for tau, score in scores.items() if score >= best)
+
+
+@dataclass(frozen=True)
+class LogitAdjustment:
+    """The chosen strength, the validation mean F1 of every candidate, and the per-class
+    bias (``tau · log prior``) that test scores and maps subtract from the logits."""
+
+    tau: float
+    val_mean_f1: dict[float, float]
+    bias: np.ndarray
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready figures for results.json."""
+        return {"tau": self.tau, "val_mF1_by_tau": {str(t): s for t, s in self.val_mean_f1.items()}}
+
+
+def fit_logit_adjustment(
+    model: SegmentationModel,
+    val: SitsDataset,
+    counts: np.ndarray,
+    codes: Sequence[int],
+    device: torch.device,
+    autocast: Callable[[], AbstractContextManager[Any]],
+) -> LogitAdjustment:
+    """Choose ``tau`` on the validation crops for a model trained on ``counts`` pixels per class."""
+    prior = log_prior(counts)
+    logits, labels = labelled_logits(model, val, device, autocast)
+    scores = mean_f1_by_tau(logits, labels, prior, codes)
+    tau = choose_tau(scores)
+    return LogitAdjustment(tau, scores, (tau * prior).astype(np.float32))
