@@ -2,12 +2,13 @@
 
 Re-scores the fine-tuning runs of a work folder kept by ``bench_experiment.py --keep``:
 for each strength ``tau`` of ``ml.train.logit_adjustment.TAUS``, the logits minus
-``tau · log(class frequency among the run's labelled pixels)``, scored on the validation
-crops (what a run uses to choose ``tau``), on the test patches' stored labels and on the
-generator's true labels. Prints one table per run, the strength validation picks, and the
-per-class F1 that it changes most on the true labels. Runs trained with the adjustment
-switched on already score the chosen strength in their results.json; this shows the
-whole curve, and re-scores runs trained before the adjustment existed.
+``tau · log(class frequency among the run's labelled pixels)``, scored on the whole
+validation patches (what a run uses to choose ``tau``), on the test patches' stored
+labels and on the generator's true labels. Prints one table per run, the strength
+validation picks, and the per-class F1 that it changes most on the true labels. Runs
+trained with the adjustment switched on already score the chosen strength in their
+results.json; this shows the whole curve, and re-scores runs trained before the
+adjustment existed (or before it was chosen on whole patches).
 
     .venv/bin/python bench/bench_logit_adjustment.py WORKDIR [--runs NAME,...] [--threads 2]
 """
@@ -25,14 +26,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.data.class_sampling import patch_class_counts  # noqa: E402
-from ml.data.dataset import ClassMapping, SitsDataset  # noqa: E402
+from ml.data.dataset import ClassMapping  # noqa: E402
 from ml.data.normalise import BandStats  # noqa: E402
 from ml.data.snapshot import TrainingSet  # noqa: E402
 from ml.metrics import report_from_confusion  # noqa: E402
 from ml.models.registry import load_predictor  # noqa: E402
 from ml.train.artifacts import read_run  # noqa: E402
 from ml.train.config import resolve_config  # noqa: E402
-from ml.train.data import make_datasets  # noqa: E402
+from ml.train.data import whole_patches  # noqa: E402
 from ml.train.logit_adjustment import (  # noqa: E402
     TAUS,
     choose_tau,
@@ -66,15 +67,10 @@ def rescore(folder: Path, name: str) -> None:
     stats = BandStats.from_dict(run["normalisation"])
     model = load_predictor(run_dir, device="cpu").model
 
-    def datasets(training_set: TrainingSet) -> tuple[SitsDataset, SitsDataset]:
-        _, val, test = make_datasets(
-            training_set, labelled, cfg, stats, classes, max_dates=run["max_dates"],
-            whole_test=True,
-        )  # fmt: skip
-        return val, test
-
-    val, test_stored = datasets(stored)
-    _, test_true = datasets(true)
+    max_dates = run["max_dates"]
+    val = whole_patches(stored.split("val"), cfg, stats, classes, max_dates=max_dates)
+    test_stored = whole_patches(stored.split("test"), cfg, stats, classes, max_dates=max_dates)
+    test_true = whole_patches(true.split("test"), cfg, stats, classes, max_dates=max_dates)
     codes = list(classes.codes)
     cpu = torch.device("cpu")
     val_logits, val_labels = labelled_logits(model, val, cpu, nullcontext)

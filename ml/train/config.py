@@ -86,9 +86,9 @@ class TrainConfig:
     so it is an option, not the default."""
     logit_adjustment: bool = True
     """Fine-tuning only: after training, subtract ``tau · log(class frequency)`` from the
-    logits, ``tau`` chosen on the validation crops (``ml.train.logit_adjustment``; 0 when
-    no strength beats the network's own decisions), for the test scores and the maps.
-    False: the paper's argmax."""
+    logits, ``tau`` chosen on the whole validation patches (``ml.train.logit_adjustment``;
+    0 when no strength beats the network's own decisions), for the test scores and the
+    maps. False: the paper's argmax."""
 
     @property
     def network(self) -> UBarnConfig:

@@ -120,6 +120,25 @@ def make_datasets(
     )
     val_size = config.val_size or config.patch_size
     val = SitsDataset(training_set.split("val"), patch_size=val_size, **common)
-    test_size = None if whole_test else config.patch_size
-    test = SitsDataset(training_set.split("test"), patch_size=test_size, **common)
+    test = (
+        whole_patches(training_set.split("test"), config, stats, classes, max_dates=max_dates)
+        if whole_test
+        else SitsDataset(training_set.split("test"), patch_size=config.patch_size, **common)
+    )
     return train, val, test
+
+
+def whole_patches(
+    patches: Sequence[SnapshotPatch],
+    config: TrainConfig,
+    stats: BandStats,
+    classes: ClassMapping | None,
+    *,
+    max_dates: int,
+) -> SitsDataset:
+    """Whole patches, not augmented: every labelled pixel is scored (the test split, and
+    the validation split when choosing the logit adjustment)."""
+    return SitsDataset(
+        patches, patch_size=None, stats=stats, classes=classes, seed=config.seed,
+        reference_date=config.reference, max_dates=max_dates,
+    )  # fmt: skip

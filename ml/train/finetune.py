@@ -31,7 +31,7 @@ from ml.plots import plot_confusion, plot_f1_bars
 from ml.train.artifacts import load_encoder_weights, read_run, stopped_result, write_json, write_run
 from ml.train.base import Batch, Trainer
 from ml.train.config import TrainConfig, resolve_config
-from ml.train.data import band_stats, load_training_set, make_datasets, survey
+from ml.train.data import band_stats, load_training_set, make_datasets, survey, whole_patches
 from ml.train.evaluate import (
     ConfusionCounter,
     class_weights,
@@ -175,7 +175,12 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     codes = list(classes.codes)
     adjustment = (
         fit_logit_adjustment(
-            trainer.model, val, patch_counts.sum(0), codes, trainer.device, trainer.autocast
+            trainer.model,
+            whole_patches(training_set.split("val"), cfg, stats, classes, max_dates=max_dates),
+            patch_counts.sum(0),
+            codes,
+            trainer.device,
+            trainer.autocast,
         )
         if cfg.logit_adjustment
         else None

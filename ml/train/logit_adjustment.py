@@ -6,9 +6,10 @@ as much, and the forest it is compared with samples its training pixels per clas
 amounts to a uniform prior. Subtracting ``tau · log(class frequency)`` from the logits
 (Menon et al., "Long-tail learning via logit adjustment", ICLR 2021) moves the decision
 towards that uniform prior after training, where loss weights mostly fade once a network
-fits its training pixels. ``tau`` is chosen on the validation crops (0 keeps the
-network's own decisions, 1 the fully balanced ones) and saved with the run, so test
-scores and maps use the same correction.
+fits its training pixels. ``tau`` is chosen on the whole validation patches (0 keeps the
+network's own decisions, 1 the fully balanced ones; the centred crops that epochs are
+scored on hold a quarter of the pixels, too few of the rare classes to choose by) and
+saved with the run, so test scores and maps use the same correction.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def labelled_logits(
     autocast: Callable[[], AbstractContextManager[Any]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logits (N, K) and class indices (N,) of the labelled pixels of a dataset's samples
-    (the validation crops, to choose ``tau``)."""
+    (the whole validation patches, to choose ``tau``)."""
     model.eval()
     logits, labels = [], []
     for index in range(len(dataset)):
@@ -117,7 +118,8 @@ def fit_logit_adjustment(
     device: torch.device,
     autocast: Callable[[], AbstractContextManager[Any]],
 ) -> LogitAdjustment:
-    """Choose ``tau`` on the validation crops for a model trained on ``counts`` pixels per class."""
+    """Choose ``tau`` on ``val`` (whole validation patches) for a model trained on ``counts``
+    pixels per class."""
     prior = log_prior(counts)
     logits, labels = labelled_logits(model, val, device, autocast)
     scores = mean_f1_by_tau(logits, labels, prior, codes)
