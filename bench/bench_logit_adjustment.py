@@ -37,20 +37,16 @@ from ml.train.data import whole_patches  # noqa: E402
 from ml.train.logit_adjustment import (  # noqa: E402
     TAUS,
     choose_tau,
-    labelled_logits,
+    dataset_confusions,
     log_prior,
     mean_f1_by_tau,
 )
 
 
-def per_class_f1(
-    logits: np.ndarray, labels: np.ndarray, bias: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """F1 and reference pixels of each class index with ``bias`` subtracted from the logits."""
-    predicted = (logits - bias).argmax(1)
-    confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
-    report = report_from_confusion(confusion, list(range(k)))
-    return np.array([report["per_class"][str(i)]["f1"] for i in range(k)]), confusion.sum(1)
+def per_class_f1(confusion: np.ndarray) -> np.ndarray:
+    """F1 of each class index of a confusion matrix."""
+    report = report_from_confusion(confusion, list(range(len(confusion))))
+    return np.array([report["per_class"][str(i)]["f1"] for i in range(len(confusion))])
 
 
 def rescore(folder: Path, name: str) -> None:
@@ -73,11 +69,12 @@ def rescore(folder: Path, name: str) -> None:
     test_true = whole_patches(true.split("test"), cfg, stats, classes, max_dates=max_dates)
     codes = list(classes.codes)
     cpu = torch.device("cpu")
-    val_logits, val_labels = labelled_logits(model, val, cpu, nullcontext)
-    on_val = mean_f1_by_tau(val_logits, val_labels, prior, codes)
-    on_stored = mean_f1_by_tau(*labelled_logits(model, test_stored, cpu, nullcontext), prior, codes)
-    logits, true_labels = labelled_logits(model, test_true, cpu, nullcontext)
-    on_true = mean_f1_by_tau(logits, true_labels, prior, codes)
+    on_val = mean_f1_by_tau(dataset_confusions(model, val, prior, cpu, nullcontext), codes)
+    on_stored = mean_f1_by_tau(
+        dataset_confusions(model, test_stored, prior, cpu, nullcontext), codes
+    )
+    true_confusions = dataset_confusions(model, test_true, prior, cpu, nullcontext)
+    on_true = mean_f1_by_tau(true_confusions, codes)
     chosen = choose_tau(on_val)
 
     print(f"\n{name} ({cfg.regime}, {cfg.label_fraction:.0%} labels, seed {cfg.seed})\n")
@@ -88,9 +85,8 @@ def rescore(folder: Path, name: str) -> None:
         if tau == chosen:
             label, true_mf1 = f"{tau} (chosen)", f"**{true_mf1}**"
         print(f"| {label} | {100 * on_val[tau]:.1f} | {100 * on_stored[tau]:.1f} | {true_mf1} |")
-    k = len(codes)
-    before, support = per_class_f1(logits, true_labels, np.zeros(k), k)
-    after, _ = per_class_f1(logits, true_labels, chosen * prior, k)
+    before, after = (per_class_f1(true_confusions[TAUS.index(t)]) for t in (0.0, chosen))
+    support = true_confusions[0].sum(1)
     names = {c.code: c.name_en for c in stored.nomenclature.classes}
     order = np.argsort(-np.abs(after - before))
     print(f"\nper-class F1 on the true labels, tau 0 → {chosen} (largest changes):")

@@ -51,43 +51,51 @@ def adjusted_logits(logits: torch.Tensor, bias: torch.Tensor | None) -> torch.Te
     return logits - bias.to(logits.device, logits.dtype).reshape(shape)
 
 
-def labelled_logits(
+def tau_confusions(
+    logits: np.ndarray, labels: np.ndarray, prior: np.ndarray, taus: Sequence[float] = TAUS
+) -> np.ndarray:
+    """Confusion matrices (len(taus), K, K) of pixels with logits (N, K) and class indices
+    (N,), for each strength; pixels labelled −1 are left out."""
+    k = logits.shape[1]
+    keep = labels != IGNORE_INDEX
+    logits, labels = logits[keep], labels[keep]
+    out = np.zeros((len(taus), k, k), dtype=np.int64)
+    for i, tau in enumerate(taus):
+        predicted = (logits - tau * prior).argmax(1)
+        out[i] = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+    return out
+
+
+def dataset_confusions(
     model: SegmentationModel,
     dataset: SitsDataset,
+    prior: np.ndarray,
     device: torch.device,
     autocast: Callable[[], AbstractContextManager[Any]],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logits (N, K) and class indices (N,) of the labelled pixels of a dataset's samples
-    (the whole validation patches, to choose ``tau``)."""
+    taus: Sequence[float] = TAUS,
+) -> np.ndarray:
+    """``tau_confusions`` summed over a dataset's samples (the whole validation patches, to
+    choose ``tau``), one sample at a time: memory does not grow with the split."""
     model.eval()
-    logits, labels = [], []
+    total = np.zeros((len(taus), len(prior), len(prior)), dtype=np.int64)
     for index in range(len(dataset)):
         sample = dataset[index]
         inputs = [sample[k].unsqueeze(0).to(device) for k in ("x", "days", "pad")]
         with torch.no_grad(), autocast():
             out = model.predict_logits(*inputs)[0].float()
-        label = sample["label"].reshape(-1)
-        keep = label != IGNORE_INDEX
-        logits.append(out.reshape(out.shape[0], -1).T[keep.to(device)].cpu().numpy())
-        labels.append(label[keep].numpy())
-    return np.concatenate(logits), np.concatenate(labels)
+        logits = out.reshape(out.shape[0], -1).T.cpu().numpy()
+        total += tau_confusions(logits, sample["label"].reshape(-1).numpy(), prior, taus)
+    return total
 
 
 def mean_f1_by_tau(
-    logits: np.ndarray,
-    labels: np.ndarray,
-    prior: np.ndarray,
-    codes: Sequence[int],
-    taus: Sequence[float] = TAUS,
+    confusions: np.ndarray, codes: Sequence[int], taus: Sequence[float] = TAUS
 ) -> dict[float, float]:
-    """Validation mean F1 for each strength ``tau``."""
-    k = len(codes)
-    scores = {}
-    for tau in taus:
-        predicted = (logits - tau * prior).argmax(1)
-        confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
-        scores[tau] = report_from_confusion(confusion, list(codes))["mean_f1"]
-    return scores
+    """Mean F1 for each strength ``tau``, from ``tau_confusions``."""
+    return {
+        tau: report_from_confusion(confusion, list(codes))["mean_f1"]
+        for tau, confusion in zip(taus, confusions, strict=True)
+    }
 
 
 def choose_tau(scores: dict[float, float]) -> float:
@@ -121,7 +129,6 @@ def fit_logit_adjustment(
     """Choose ``tau`` on ``val`` (whole validation patches) for a model trained on ``counts``
     pixels per class."""
     prior = log_prior(counts)
-    logits, labels = labelled_logits(model, val, device, autocast)
-    scores = mean_f1_by_tau(logits, labels, prior, codes)
+    scores = mean_f1_by_tau(dataset_confusions(model, val, prior, device, autocast), codes)
     tau = choose_tau(scores)
     return LogitAdjustment(tau, scores, (tau * prior).astype(np.float32))
