@@ -8,10 +8,9 @@ viewer (it loads Leaflet from a CDN), no preview, no bbox/feature parts. Tiles c
 each product's Web-Mercator display copy, points and info from its native COG
 (``product_path``). Rendered tiles are cached by product id, tile and query — products
 are immutable files, so a tile's bytes never change — and served with an ETag, a long
-Cache-Control and 304 on ``If-None-Match``. Errors: only
-specific rio-tiler errors are registered (titiler's defaults turn every Exception into a
-500 that echoes its text); a tile outside a product's bounds is a transparent tile, a
-point outside is a 404.
+Cache-Control and 304 on ``If-None-Match``. Errors: only specific rio-tiler errors are
+registered (titiler's defaults turn every Exception into a 500 that echoes its text); a
+tile outside a product's bounds is a transparent tile, a point outside is a 404.
 """
 
 from __future__ import annotations

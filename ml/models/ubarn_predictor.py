@@ -76,7 +76,8 @@ class UBarnPredictor:
         self.batch = batch or (GPU_BATCH if device.type == "cuda" else 1)
         if logit_bias is not None and len(logit_bias) != len(self.classes):
             raise ValueError(f"{len(logit_bias)} logit biases for {len(self.classes)} classes")
-        self.logit_bias = None if logit_bias is None else torch.as_tensor(logit_bias)
+        # on the device once: the map's hot path subtracts it from every pass's logits
+        self.logit_bias = None if logit_bias is None else torch.as_tensor(logit_bias, device=device)
 
     def _band_order(self, bands: list[str]) -> list[int]:
         missing = [b for b in self.stats.bands if b not in bands]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ml.context import JobContext
 from ml.data.class_sampling import ClassCentredCrops
@@ -100,13 +101,7 @@ def make_datasets(
     else centred crops. ``class_crops`` (built on ``train_patches``) places the training
     crops around pixels of the classes it draws.
     """
-    common = {
-        "stats": stats,
-        "classes": classes,
-        "seed": config.seed,
-        "reference_date": config.reference,
-        "max_dates": max_dates,
-    }
+    common = _dataset_options(config, stats, classes, max_dates)
     augmentation = Augmentation(
         random_crop=True, flips=config.flips, min_date_fraction=config.min_date_fraction
     )
@@ -120,12 +115,22 @@ def make_datasets(
     )
     val_size = config.val_size or config.patch_size
     val = SitsDataset(training_set.split("val"), patch_size=val_size, **common)
-    test = (
-        whole_patches(training_set.split("test"), config, stats, classes, max_dates=max_dates)
-        if whole_test
-        else SitsDataset(training_set.split("test"), patch_size=config.patch_size, **common)
-    )
+    test_size = None if whole_test else config.patch_size
+    test = SitsDataset(training_set.split("test"), patch_size=test_size, **common)
     return train, val, test
+
+
+def _dataset_options(
+    config: TrainConfig, stats: BandStats, classes: ClassMapping | None, max_dates: int
+) -> dict[str, Any]:
+    """What every dataset of a run shares: normalisation, classes, seed and date axis."""
+    return {
+        "stats": stats,
+        "classes": classes,
+        "seed": config.seed,
+        "reference_date": config.reference,
+        "max_dates": max_dates,
+    }
 
 
 def whole_patches(
@@ -139,6 +144,5 @@ def whole_patches(
     """Whole patches, not augmented: every labelled pixel is scored (the test split, and
     the validation split when choosing the logit adjustment)."""
     return SitsDataset(
-        patches, patch_size=None, stats=stats, classes=classes, seed=config.seed,
-        reference_date=config.reference, max_dates=max_dates,
-    )  # fmt: skip
+        patches, patch_size=None, **_dataset_options(config, stats, classes, max_dates)
+    )

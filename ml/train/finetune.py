@@ -185,7 +185,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         if cfg.logit_adjustment
         else None
     )
-    bias = None if adjustment is None else torch.from_numpy(adjustment.bias)
+    bias = None if adjustment is None else torch.from_numpy(adjustment.bias).to(trainer.device)
     ignore = sorted(int(c) for c in nomenclature.ignore_codes)
     y_true, y_pred, speed = predict_test(
         trainer.model, test, codes, ignore, trainer.device, trainer.autocast, bias
