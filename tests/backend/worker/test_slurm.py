@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from submitit.slurm.slurm import SlurmJob
 
 from backend import db
 from backend.config import get_settings
@@ -53,7 +54,13 @@ done
 
 @pytest.fixture
 def fake_slurm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """sbatch, srun, sacct and scancel stand-ins first on PATH; yields their state folder."""
+    """sbatch, srun, sacct and scancel stand-ins first on PATH; returns their state folder.
+
+    Every test's fake numbers its jobs from 101, and submitit keeps one state cache for
+    all SLURM jobs of a process: a job 101 seen finished by an earlier test would make
+    this test's job 101 look done before it started. The cache is emptied first.
+    """
+    SlurmJob.watcher.clear()
     bin_dir, state = tmp_path / "bin", tmp_path / "slurm-state"
     bin_dir.mkdir()
     state.mkdir()
@@ -115,5 +122,6 @@ def test_a_reclaimed_job_cancels_its_previous_slurm_job(
     (folder / "slurm.json").write_text(json.dumps({"job_id": "77", "cluster": "slurm"}))
     (fake_slurm / "77.pid").write_text("999999")
     _run(SlurmBackend(folder=tmp_path / "submitit", cluster="slurm"))
-    assert job(job_id).state == "succeeded"
+    done = job(job_id)
+    assert done.state == "succeeded", done.error
     assert (fake_slurm / "cancelled").read_text().split() == ["77"]
