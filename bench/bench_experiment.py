@@ -277,6 +277,8 @@ class Bench:
                     config = {**self.ubarn_config(a.epochs, seed), "regime": regime,
                               "label_fraction": fraction, "class_balance": a.class_balance,
                               "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
+                    if a.min_date_fraction is not None:
+                        config["min_date_fraction"] = a.min_date_fraction
                     if regime == "finetune" and a.head_warmup:
                         config["head_warmup_epochs"] = a.head_warmup
                     if regime == "finetune" and a.encoder_lr is not None:
@@ -527,6 +529,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--crop-balance", type=float, default=0.0,
         help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 0: uniform",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-date-fraction", type=float, default=None,
+        help="U-BARN supervised runs: fewest of a series' dates a training crop keeps, as a"
+        " share (temporal subsampling; default: the config's 0.7; 1: every date)",
     )  # fmt: skip
     parser.add_argument(
         "--head-lr", type=float, default=None,
