@@ -26,11 +26,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.data.class_sampling import patch_class_counts  # noqa: E402
-from ml.data.dataset import ClassMapping  # noqa: E402
+from ml.data.dataset import ClassMapping, SitsDataset  # noqa: E402
 from ml.data.normalise import BandStats  # noqa: E402
 from ml.data.snapshot import TrainingSet  # noqa: E402
 from ml.metrics import report_from_confusion  # noqa: E402
 from ml.models.registry import load_predictor  # noqa: E402
+from ml.models.ubarn_heads import SegmentationModel  # noqa: E402
 from ml.train.artifacts import read_run  # noqa: E402
 from ml.train.config import resolve_config  # noqa: E402
 from ml.train.data import whole_patches  # noqa: E402
@@ -40,6 +41,8 @@ from ml.train.logit_adjustment import (  # noqa: E402
     dataset_confusions,
     log_prior,
     mean_f1_by_tau,
+    sample_logits,
+    tau_confusions,
 )
 
 
@@ -47,6 +50,20 @@ def per_class_f1(confusion: np.ndarray) -> np.ndarray:
     """F1 of each class index of a confusion matrix."""
     report = report_from_confusion(confusion, list(range(len(confusion))))
     return np.array([report["per_class"][str(i)]["f1"] for i in range(len(confusion))])
+
+
+def confusions_on_both_labels(
+    model: SegmentationModel, stored: SitsDataset, true: SitsDataset, prior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tau_confusions`` of the test patches on their stored and on their true labels,
+    from one inference: the two datasets hold the same images in the same order."""
+    k = len(prior)
+    on_stored, on_true = (np.zeros((len(TAUS), k, k), dtype=np.int64) for _ in range(2))
+    logits = sample_logits(model, stored, torch.device("cpu"), nullcontext)
+    for index, (sample, labels) in enumerate(logits):
+        on_stored += tau_confusions(sample, labels, prior)
+        on_true += tau_confusions(sample, true[index]["label"].reshape(-1).numpy(), prior)
+    return on_stored, on_true
 
 
 def rescore(folder: Path, name: str) -> None:
@@ -63,6 +80,8 @@ def rescore(folder: Path, name: str) -> None:
     stats = BandStats.from_dict(run["normalisation"])
     model = load_predictor(run_dir, device="cpu").model
 
+    if [p.id for p in stored.split("test")] != [p.id for p in true.split("test")]:
+        raise ValueError(f"{folder}: the reference snapshot's test patches are not the stored ones")
     max_dates = run["max_dates"]
     val = whole_patches(stored.split("val"), cfg, stats, classes, max_dates=max_dates)
     test_stored = whole_patches(stored.split("test"), cfg, stats, classes, max_dates=max_dates)
@@ -70,10 +89,10 @@ def rescore(folder: Path, name: str) -> None:
     codes = list(classes.codes)
     cpu = torch.device("cpu")
     on_val = mean_f1_by_tau(dataset_confusions(model, val, prior, cpu, nullcontext), codes)
-    on_stored = mean_f1_by_tau(
-        dataset_confusions(model, test_stored, prior, cpu, nullcontext), codes
+    stored_confusions, true_confusions = confusions_on_both_labels(
+        model, test_stored, test_true, prior
     )
-    true_confusions = dataset_confusions(model, test_true, prior, cpu, nullcontext)
+    on_stored = mean_f1_by_tau(stored_confusions, codes)
     on_true = mean_f1_by_tau(true_confusions, codes)
     chosen = choose_tau(on_val)
 

@@ -14,7 +14,7 @@ saved with the run, so test scores and maps use the same correction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +66,23 @@ def tau_confusions(
     return out
 
 
+def sample_logits(
+    model: SegmentationModel,
+    dataset: SitsDataset,
+    device: torch.device,
+    autocast: Callable[[], AbstractContextManager[Any]],
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(pixels, K) logits and (pixels,) class indices of each of a dataset's samples, in
+    order, one at a time: memory does not grow with the split."""
+    model.eval()
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        inputs = [sample[k].unsqueeze(0).to(device) for k in ("x", "days", "pad")]
+        with torch.no_grad(), autocast():
+            out = model.predict_logits(*inputs)[0].float()
+        yield out.reshape(out.shape[0], -1).T.cpu().numpy(), sample["label"].reshape(-1).numpy()
+
+
 def dataset_confusions(
     model: SegmentationModel,
     dataset: SitsDataset,
@@ -75,16 +92,10 @@ def dataset_confusions(
     taus: Sequence[float] = TAUS,
 ) -> np.ndarray:
     """``tau_confusions`` summed over a dataset's samples (the whole validation patches, to
-    choose ``tau``), one sample at a time: memory does not grow with the split."""
-    model.eval()
+    choose ``tau``)."""
     total = np.zeros((len(taus), len(prior), len(prior)), dtype=np.int64)
-    for index in range(len(dataset)):
-        sample = dataset[index]
-        inputs = [sample[k].unsqueeze(0).to(device) for k in ("x", "days", "pad")]
-        with torch.no_grad(), autocast():
-            out = model.predict_logits(*inputs)[0].float()
-        logits = out.reshape(out.shape[0], -1).T.cpu().numpy()
-        total += tau_confusions(logits, sample["label"].reshape(-1).numpy(), prior, taus)
+    for logits, labels in sample_logits(model, dataset, device, autocast):
+        total += tau_confusions(logits, labels, prior, taus)
     return total
 
 
