@@ -524,11 +524,13 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--patience", type=int, default=10, help="early stopping, epochs")
     parser.add_argument("--lr-patience", type=int, default=4, help="ReduceLROnPlateau, epochs")
     parser.add_argument(
-        "--class-balance", type=float, default=0.5, help="U-BARN loss weights (freq)^-balance"
-    )
+        "--class-balance", type=float, default=TrainConfig.class_balance,
+        help="U-BARN loss weights (freq)^-balance (default: the config's, 0)",
+    )  # fmt: skip
     parser.add_argument(
-        "--crop-balance", type=float, default=0.0,
-        help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 0: uniform",
+        "--crop-balance", type=float, default=TrainConfig.crop_balance,
+        help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 0: uniform"
+        " (default: the config's, 0.5)",
     )  # fmt: skip
     parser.add_argument(
         "--min-date-fraction", type=float, default=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +13,10 @@ from backend import db
 from backend.config import get_settings
 from backend.models import Job, JobEvent, TrainingSet
 from backend.models.jobs import JobState
+from backend.schemas.jobs import FinetuneParams
 from backend.services import queue
 from ml.data.snapshot import TrainingSet as Snapshot
+from ml.train.config import TrainConfig
 from tests.conftest import login
 
 RF = {"include_unreviewed": True, "label_fraction": 0.5, "seed": 1}
@@ -31,6 +34,20 @@ def _counts() -> tuple[int, int]:
         jobs = session.scalar(select(func.count()).select_from(Job))
         sets = session.scalar(select(func.count()).select_from(TrainingSet))
     return jobs, sets
+
+
+def test_the_api_and_the_form_default_to_the_training_configs_recipe(reviewer: TestClient) -> None:
+    """A run launched without touching these settings trains the recipe ``ml.train.config``
+    documents as the default (class-centred crops, no loss weights, logit adjustment)."""
+    params = FinetuneParams(dataset_id=1)
+    page = reviewer.get("/jobs").text
+    for key in ("class_balance", "crop_balance"):
+        default = getattr(TrainConfig, key)
+        assert getattr(params, key) == default, key
+        value = re.search(rf'name="{key}"[^>]*value="([^"]*)"', page)
+        assert value is not None and float(value.group(1)) == default, key
+    assert params.logit_adjustment is TrainConfig.logit_adjustment
+    assert re.search(r'name="logit_adjustment"[^>]*checked', page)
 
 
 def test_launch_snapshots_the_labels_and_queues_a_job(
