@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ml.data.class_sampling import patch_class_counts  # noqa: E402
 from ml.data.dataset import ClassMapping, SitsDataset  # noqa: E402
 from ml.data.normalise import BandStats  # noqa: E402
 from ml.data.snapshot import TrainingSet  # noqa: E402
+from ml.data.store import read_label  # noqa: E402
 from ml.metrics import report_from_confusion  # noqa: E402
 from ml.models.registry import load_predictor  # noqa: E402
 from ml.models.ubarn_heads import SegmentationModel  # noqa: E402
@@ -53,16 +55,20 @@ def per_class_f1(confusion: np.ndarray) -> np.ndarray:
 
 
 def confusions_on_both_labels(
-    model: SegmentationModel, stored: SitsDataset, true: SitsDataset, prior: np.ndarray
+    model: SegmentationModel,
+    test: SitsDataset,
+    true_labels: Sequence[np.ndarray],
+    prior: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``tau_confusions`` of the test patches on their stored and on their true labels,
-    from one inference: the two datasets hold the same images in the same order."""
+    """``tau_confusions`` of the whole test patches on their stored labels and on their true
+    ones (``true_labels``: class indices of the same patches, in order, row-major), from
+    one inference."""
     k = len(prior)
     on_stored, on_true = (np.zeros((len(TAUS), k, k), dtype=np.int64) for _ in range(2))
-    logits = sample_logits(model, stored, torch.device("cpu"), nullcontext)
-    for index, (sample, labels) in enumerate(logits):
+    logits = sample_logits(model, test, torch.device("cpu"), nullcontext)
+    for (sample, labels), true in zip(logits, true_labels, strict=True):
         on_stored += tau_confusions(sample, labels, prior)
-        on_true += tau_confusions(sample, true[index]["label"].reshape(-1).numpy(), prior)
+        on_true += tau_confusions(sample, true, prior)
     return on_stored, on_true
 
 
@@ -76,7 +82,8 @@ def rescore(folder: Path, name: str) -> None:
     classes = ClassMapping.from_nomenclature(stored.nomenclature)
     by_id = {p.id: p for p in stored.split("train")}
     labelled = [by_id[i] for i in run["train_patches"]]
-    prior = log_prior(patch_class_counts(labelled, classes.lookup()).sum(0))
+    lookup = classes.lookup()
+    prior = log_prior(patch_class_counts(labelled, lookup).sum(0))
     stats = BandStats.from_dict(run["normalisation"])
     model = load_predictor(run_dir, device="cpu").model
 
@@ -84,14 +91,12 @@ def rescore(folder: Path, name: str) -> None:
         raise ValueError(f"{folder}: the reference snapshot's test patches are not the stored ones")
     max_dates = run["max_dates"]
     val = whole_patches(stored.split("val"), cfg, stats, classes, max_dates=max_dates)
-    test_stored = whole_patches(stored.split("test"), cfg, stats, classes, max_dates=max_dates)
-    test_true = whole_patches(true.split("test"), cfg, stats, classes, max_dates=max_dates)
+    test = whole_patches(stored.split("test"), cfg, stats, classes, max_dates=max_dates)
+    true_labels = [lookup[read_label(p.label)].reshape(-1) for p in true.split("test")]
     codes = list(classes.codes)
     cpu = torch.device("cpu")
     on_val = mean_f1_by_tau(dataset_confusions(model, val, prior, cpu, nullcontext), codes)
-    stored_confusions, true_confusions = confusions_on_both_labels(
-        model, test_stored, test_true, prior
-    )
+    stored_confusions, true_confusions = confusions_on_both_labels(model, test, true_labels, prior)
     on_stored = mean_f1_by_tau(stored_confusions, codes)
     on_true = mean_f1_by_tau(true_confusions, codes)
     chosen = choose_tau(on_val)
