@@ -221,6 +221,26 @@ PARAMS: dict[str, type[BaseModel]] = {
     "predict_map": PredictMapParams,
 }
 
+LAUNCHED_FROM_THE_FORM = ("finetune", "pretrain", "train_rf", "evaluate", "compare", "predict_map")
+"""The kinds the jobs page launches; the worker's self-test is launched from the API only."""
+
+
+def form_defaults() -> dict[str, Any]:
+    """Each launch-form field's starting value, read from the kinds' models.
+
+    The page shows the defaults the API applies, so a run launched without touching a
+    field trains what the API would have trained; a field two kinds default differently
+    would need its own input, so that is an error here rather than a silent choice.
+    """
+    defaults: dict[str, Any] = {}
+    for kind in LAUNCHED_FROM_THE_FORM:
+        for name, field in PARAMS[kind].model_fields.items():
+            if field.is_required() or field.default is None:
+                continue
+            if defaults.setdefault(name, field.default) != field.default:
+                raise ValueError(f"{name!r} defaults to {defaults[name]!r} and {field.default!r}")
+    return defaults
+
 
 class JobIn(BaseModel):
     """POST /api/v1/jobs: a kind and its parameters."""

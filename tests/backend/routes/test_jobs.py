@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +15,7 @@ from backend import db
 from backend.config import get_settings
 from backend.models import Job, JobEvent, TrainingSet
 from backend.models.jobs import JobState
-from backend.schemas.jobs import FinetuneParams
+from backend.schemas.jobs import FinetuneParams, form_defaults
 from backend.services import queue
 from ml.data.snapshot import TrainingSet as Snapshot
 from ml.train.config import TrainConfig
@@ -48,6 +50,54 @@ def test_the_api_and_the_form_default_to_the_training_configs_recipe(reviewer: T
         assert value is not None and float(value.group(1)) == default, key
     assert params.logit_adjustment is TrainConfig.logit_adjustment
     assert re.search(r'name="logit_adjustment"[^>]*checked', page)
+
+
+class _LaunchFormValues(HTMLParser):
+    """What the launch form would send untouched: inputs' values, boxes' states, choices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, Any] = {}
+        self._select: str | None = None
+        self._option_selected = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        name = attributes.get("name")
+        if tag == "input" and name and attributes.get("type") == "checkbox":
+            self.values[name] = "checked" in attributes
+        elif tag == "input" and name and "value" in attributes:
+            self.values[name] = attributes["value"]
+        elif tag == "select":
+            self._select = name
+        elif tag == "option":
+            self._option_selected = "selected" in attributes
+
+    def handle_data(self, data: str) -> None:
+        if self._select and (self._option_selected or self._select not in self.values):
+            self.values[self._select] = data.strip()
+            self._option_selected = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+
+
+def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> None:
+    """Launching without touching a field sends what the API would have used without it."""
+    page = reviewer.get("/jobs").text
+    parser = _LaunchFormValues()
+    parser.feed(page[page.index('id="launch-form"') :])
+    shown, defaults = parser.values, form_defaults()
+    filled = {
+        "epochs", "pretrain_epochs", "lr", "head_warmup_epochs", "class_balance",
+        "crop_balance", "logit_adjustment", "label_fraction", "seed", "include_unreviewed",
+        "model", "device",
+    }  # fmt: skip
+    assert filled <= shown.keys() & defaults.keys()
+    for name in filled:
+        assert type(defaults[name])(shown[name]) == defaults[name], name
+    assert shown["seeds"] == str(defaults["seed"])
 
 
 def test_launch_snapshots_the_labels_and_queues_a_job(
