@@ -173,6 +173,10 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         return stopped_result(fit)
     trainer.load_best()
     codes = list(classes.codes)
+    if cfg.logit_adjustment:
+        # Whole-patch passes take minutes on a CPU after the last epoch: say what is running.
+        val_patches = len(training_set.split("val"))
+        ctx.progress(1.0, f"choosing the logit adjustment on {val_patches} validation patches")
     adjustment = (
         fit_logit_adjustment(
             trainer.model,
@@ -187,6 +191,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     )
     bias = None if adjustment is None else torch.from_numpy(adjustment.bias).to(trainer.device)
     ignore = sorted(int(c) for c in nomenclature.ignore_codes)
+    ctx.progress(1.0, f"scoring the {len(test.patches)} test patches")
     y_true, y_pred, speed = predict_test(
         trainer.model, test, codes, ignore, trainer.device, trainer.autocast, bias
     )

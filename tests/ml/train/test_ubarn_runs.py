@@ -76,6 +76,9 @@ def test_full_tiny_pretrain_and_finetune(
     names = [name for name, _, _ in ctx.metrics]
     assert names.count("train_loss") == names.count("val_mF1") == 2
     assert ctx.progress_events[-1][0] == 1.0
+    # the minutes after the last epoch say what runs: the adjustment, the test, then done
+    after_training = [m.split(" ")[0] for f, m in ctx.progress_events if f == 1.0]
+    assert after_training[-3:] == ["choosing", "scoring", "done:"]
     for name in (
         "run.json",
         "model.pt",
