@@ -173,22 +173,19 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         return stopped_result(fit)
     trainer.load_best()
     codes = list(classes.codes)
+    adjustment = None
     if cfg.logit_adjustment:
         # Whole-patch passes take minutes on a CPU after the last epoch: say what is running.
-        val_patches = len(training_set.split("val"))
-        ctx.progress(1.0, f"choosing the logit adjustment on {val_patches} validation patches")
-    adjustment = (
-        fit_logit_adjustment(
+        val_patches = training_set.split("val")
+        ctx.progress(1.0, f"choosing the logit adjustment on {len(val_patches)} validation patches")
+        adjustment = fit_logit_adjustment(
             trainer.model,
-            whole_patches(training_set.split("val"), cfg, stats, classes, max_dates=max_dates),
+            whole_patches(val_patches, cfg, stats, classes, max_dates=max_dates),
             patch_counts.sum(0),
             codes,
             trainer.device,
             trainer.autocast,
         )
-        if cfg.logit_adjustment
-        else None
-    )
     bias = None if adjustment is None else torch.from_numpy(adjustment.bias).to(trainer.device)
     ignore = sorted(int(c) for c in nomenclature.ignore_codes)
     ctx.progress(1.0, f"scoring the {len(test.patches)} test patches")
