@@ -16,7 +16,7 @@ from backend.db import get_sessionmaker
 from backend.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, check_csrf
 from backend.errors import NotFound
 from backend.models import Dataset, Run, TrainingSet
-from backend.schemas.jobs import JobEventOut, JobIn, JobOut, form_defaults
+from backend.schemas.jobs import FORM_CHOICES, JobEventOut, JobIn, JobOut, form_defaults
 from backend.services import jobs as service
 from backend.services import queue
 from backend.services.experiments import job_comparison
@@ -167,6 +167,7 @@ def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLR
         ).all(),
         runs=session.scalars(select(Run).order_by(Run.id.desc())).all(),
         defaults=form_defaults(),
+        choices=FORM_CHOICES,
     )
 
 

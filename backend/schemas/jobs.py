@@ -8,7 +8,7 @@ trainers check the rest (ml.train.config, ml.rf_train).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -69,6 +69,7 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
 Seeds = Annotated[list[int], BeforeValidator(_seed_list), AfterValidator(_distinct_seeds)]
 Device = Literal["auto", "cpu", "cuda"]
 ModelSize = Literal["tiny", "paper"]
+Regime = Literal["scratch", "frozen", "finetune"]
 
 
 class Source(BaseModel):
@@ -112,7 +113,7 @@ class PretrainParams(TrainingParams):
 class FinetuneParams(TrainingParams):
     """U-BARN segmentation: from scratch, or from a pre-training run frozen / fine-tuned."""
 
-    regime: Literal["scratch", "frozen", "finetune"] = "scratch"
+    regime: Regime = "scratch"
     label_fraction: LabelFraction = 1.0
     head_lr: LearningRate | None = None
     """Learning rate of the segmentation head; None: ``lr``. Frozen runs train only the head,
@@ -221,8 +222,26 @@ PARAMS: dict[str, type[BaseModel]] = {
     "predict_map": PredictMapParams,
 }
 
-LAUNCHED_FROM_THE_FORM = ("finetune", "pretrain", "train_rf", "evaluate", "compare", "predict_map")
-"""The kinds the jobs page launches; the worker's self-test is launched from the API only."""
+FORM_CHOICES: dict[str, dict[str, str]] = {
+    "kind": {
+        "finetune": "U-BARN segmentation (scratch / frozen / fine-tuned)",
+        "pretrain": "U-BARN self-supervised pre-training",
+        "train_rf": "OSO Random Forest",
+        "evaluate": "Evaluate a run",
+        "compare": "Full comparison (RF, scratch, pre-train + fine-tune)",
+        "predict_map": "Predict a map of a dataset's scene",
+    },
+    "regime": {
+        "scratch": "from scratch",
+        "frozen": "pre-trained, frozen",
+        "finetune": "pre-trained, fine-tuned",
+    },
+    "model": {size: size for size in get_args(ModelSize)},
+    "device": {device: device for device in get_args(Device)},
+}
+"""Each menu of the launch form: value → what the menu says. The kinds are those the page
+launches (the worker's self-test is launched from the API only); a test holds the kinds and
+regimes to ``PARAMS`` and ``Regime``."""
 
 
 def form_defaults() -> dict[str, Any]:
@@ -233,7 +252,7 @@ def form_defaults() -> dict[str, Any]:
     would need its own input, so that is an error here rather than a silent choice.
     """
     defaults: dict[str, Any] = {}
-    for kind in LAUNCHED_FROM_THE_FORM:
+    for kind in FORM_CHOICES["kind"]:
         for name, field in PARAMS[kind].model_fields.items():
             if field.is_required() or field.default is None:
                 continue

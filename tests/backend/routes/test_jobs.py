@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,10 +14,18 @@ from backend import db
 from backend.config import get_settings
 from backend.models import Job, JobEvent, TrainingSet
 from backend.models.jobs import JobState
-from backend.schemas.jobs import FinetuneParams, form_defaults
+from backend.schemas.jobs import (
+    FORM_CHOICES,
+    PARAMS,
+    Device,
+    FinetuneParams,
+    ModelSize,
+    Regime,
+    form_defaults,
+)
 from backend.services import queue
 from ml.data.snapshot import TrainingSet as Snapshot
-from ml.train.config import TrainConfig
+from ml.train.config import REGIMES, TrainConfig
 from tests.conftest import login
 
 RF = {"include_unreviewed": True, "label_fraction": 0.5, "seed": 1}
@@ -47,13 +55,14 @@ def test_the_api_defaults_to_the_training_configs_recipe() -> None:
 
 
 class _LaunchFormValues(HTMLParser):
-    """What the launch form would send untouched: inputs' values, boxes' states, choices."""
+    """What the launch form would send untouched (inputs' values, boxes' states, each
+    menu's selected or first option), and every option each menu offers."""
 
     def __init__(self) -> None:
         super().__init__()
         self.values: dict[str, Any] = {}
+        self.options: dict[str, list[str]] = {}
         self._select: str | None = None
-        self._option_selected = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -62,27 +71,29 @@ class _LaunchFormValues(HTMLParser):
             self.values[name] = "checked" in attributes
         elif tag == "input" and name and "value" in attributes:
             self.values[name] = attributes["value"]
-        elif tag == "select":
+        elif tag == "select" and name:
             self._select = name
-        elif tag == "option":
-            self._option_selected = "selected" in attributes
-
-    def handle_data(self, data: str) -> None:
-        if self._select and (self._option_selected or self._select not in self.values):
-            self.values[self._select] = data.strip()
-            self._option_selected = False
+            self.options[name] = []
+        elif tag == "option" and self._select:
+            self.options[self._select].append(attributes.get("value") or "")
+            if "selected" in attributes or self._select not in self.values:
+                self.values[self._select] = attributes.get("value") or ""
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "select":
             self._select = None
 
 
-def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> None:
-    """Launching without touching a field sends what the API would have used without it."""
-    page = reviewer.get("/jobs").text
+def _launch_form(client: TestClient) -> _LaunchFormValues:
+    page = client.get("/jobs").text
     parser = _LaunchFormValues()
     parser.feed(page[page.index('id="launch-form"') :])
-    shown, defaults = parser.values, form_defaults()
+    return parser
+
+
+def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> None:
+    """Launching without touching a field sends what the API would have used without it."""
+    shown, defaults = _launch_form(reviewer).values, form_defaults()
     filled = {
         "epochs", "pretrain_epochs", "lr", "head_warmup_epochs", "class_balance",
         "crop_balance", "logit_adjustment", "label_fraction", "seed", "include_unreviewed",
@@ -92,6 +103,19 @@ def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> 
     for name in filled:
         assert type(defaults[name])(shown[name]) == defaults[name], name
     assert shown["seeds"] == str(defaults["seed"])
+
+
+def test_the_launch_forms_menus_offer_what_the_api_accepts(reviewer: TestClient) -> None:
+    """Every kind the page launches is one the API knows, the self-test aside; every regime
+    (the trainer's), model and device the API accepts is on offer, and nothing else."""
+    offered = _launch_form(reviewer).options
+    assert get_args(Regime) == REGIMES
+    assert set(offered["kind"]) == PARAMS.keys() - {"selftest"}
+    for name, accepted in (("regime", Regime), ("model", ModelSize), ("device", Device)):
+        assert offered[name] == list(get_args(accepted)), name
+    assert {name: list(menu) for name, menu in FORM_CHOICES.items()} == {
+        name: offered[name] for name in FORM_CHOICES
+    }
 
 
 def test_launch_snapshots_the_labels_and_queues_a_job(
