@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     heartbeat_s: float = 5.0
     max_attempts: int = 3
     cancel_grace_s: float = 20.0
+    job_cpu_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads each job's torch and forest use; unset: every core. Set it "
+        "where other processes share the cores: torch's one thread per core then waits on "
+        "the busy ones",
+    )
     demo_patches: int = 100
     prefetch: int = 3
     gdal_cachemax_mb: int = Field(256, description="GDAL block cache for serving map tiles")

@@ -54,6 +54,7 @@ def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str,
         "job_dir": str(job_dir(settings, lease.job_id)),
         "snapshot": snapshot,
         "config": config,
+        "cpu_threads": settings.job_cpu_threads,
     }
 
 

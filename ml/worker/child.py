@@ -2,7 +2,8 @@
 
 The supervisor starts :func:`main` in a child process (spawn) or submits it to SLURM. The
 spec is plain JSON so it crosses process and machine boundaries:
-``{"job_id", "kind", "attempt", "job_dir", "snapshot" (path or None), "config" (dict)}``.
+``{"job_id", "kind", "attempt", "job_dir", "snapshot" (path or None), "config" (dict),
+"cpu_threads" (int, or None for every core)}``.
 The last line of the events file says how the job ended: ``result`` (the dict the kind
 returned) or ``error`` (the traceback).
 """
@@ -21,6 +22,19 @@ from ml.worker.context import EventLogHandler, EventWriter, FileContext, JobFold
 from ml.worker.kinds import resolve
 
 
+def limit_cpu_threads(threads: int | None) -> None:
+    """Hold this process to ``threads`` CPU threads: torch's pool and the forest's joblib
+    workers. Torch starts one thread per core and each operation waits for its slowest
+    thread, so a job sharing its cores with other processes runs faster on fewer threads.
+    None leaves every core to the job."""
+    if threads is None:
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    os.environ["LOKY_MAX_CPU_COUNT"] = str(threads)
+
+
 def run_job(spec: dict[str, Any]) -> dict[str, Any] | None:
     """Run one job from its spec; returns the result, or None when the job raised."""
     folder = JobFolder(Path(spec["job_dir"]))
@@ -31,7 +45,15 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any] | None:
     root.setLevel(logging.INFO)
     try:
         ctx = FileContext(folder=folder, writer=writer)
-        ctx.logger.info("job %s (%s), attempt %s", spec["job_id"], spec["kind"], spec["attempt"])
+        threads = spec.get("cpu_threads")
+        limit_cpu_threads(threads)
+        ctx.logger.info(
+            "job %s (%s), attempt %s, on %s",
+            spec["job_id"],
+            spec["kind"],
+            spec["attempt"],
+            f"{threads} CPU thread{'s' * (threads > 1)}" if threads else "every CPU core",
+        )
         snapshot = Path(spec["snapshot"]) if spec.get("snapshot") else None
         result = resolve(spec["kind"])(ctx, snapshot=snapshot, config=dict(spec.get("config", {})))
         writer.write("result", result=result)

@@ -67,3 +67,10 @@ def test_spec_resolves_ids_to_paths_and_drops_them_from_the_config(session: Sess
     # unset settings (None) are left out, so the ml code applies its model preset's
     assert spec["config"] == {"epochs": 2, "pretrained": str(get_settings().path("jobs/9/out"))}
     assert spec["snapshot"] is None and spec["job_dir"].endswith(f"jobs/{lease.job_id}")
+    assert spec["cpu_threads"] is None  # every core unless the worker is told otherwise
+
+
+def test_spec_carries_the_workers_cpu_threads(session: Session) -> None:
+    lease = _lease(session, "selftest", {})
+    settings = get_settings().model_copy(update={"job_cpu_threads": 1})
+    assert job_spec(session=session, settings=settings, lease=lease)["cpu_threads"] == 1
