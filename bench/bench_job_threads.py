@@ -1,10 +1,10 @@
 """A worker's job on cores that other processes share: every core, or fewer threads.
 
-Runs one small U-BARN segmentation job through the worker's own entry point
-(``ml.worker.child.main`` in a spawned process, as the local backend starts it) once per
-``--threads`` value, while ``--busy`` processes each hold one core with a busy loop, and
-prints each job's wall time. "all" is the default (torch's one thread per core); a number
-is what ``SITSLAB_JOB_CPU_THREADS`` sets.
+Runs one small U-BARN segmentation job as the worker does (``LocalBackend.start``: the
+job's entry point in a spawned process) once per ``--threads`` value, while ``--busy``
+processes each hold one core with a busy loop, and prints each job's wall time. "all" is
+the default (torch's one thread per core); a number is what ``SITSLAB_JOB_CPU_THREADS``
+sets.
 
     .venv/bin/python bench/bench_job_threads.py [--busy 1] [--threads all,1] [--repeats 2]
 """
@@ -30,8 +30,8 @@ def _spin() -> None:
 
 
 def _job_seconds(snapshot: Path, job_dir: Path, threads: int | None, epochs: int) -> float:
-    """Wall time of one fine-tuning job, from process start to exit."""
-    from ml.worker.child import main
+    """Wall time of one fine-tuning job, started by the local backend, to its exit."""
+    from backend.worker.local import LocalBackend
 
     spec = {
         "job_id": 1,
@@ -43,10 +43,9 @@ def _job_seconds(snapshot: Path, job_dir: Path, threads: int | None, epochs: int
         "cpu_threads": threads,
     }
     started = time.perf_counter()
-    process = multiprocessing.get_context("spawn").Process(target=main, args=(spec,))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
+    execution = LocalBackend().start(spec, env={})
+    execution.process.join()
+    if execution.exit_code() != 0:
         raise RuntimeError(f"the job failed; see {job_dir}")
     return time.perf_counter() - started
 
