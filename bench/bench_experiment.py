@@ -31,7 +31,10 @@ train in ``--jobs`` processes of ``--threads`` torch threads each (pre-training 
 from-scratch runs at once, the frozen and fine-tuned runs as soon as pre-training ends);
 inference speeds are measured last, one run at a time. With ``--keep DIR`` the work folder
 is kept and the finished runs found in it are reused (refused if made with other settings),
-so a long benchmark can be completed in several sittings.
+so a long benchmark can be completed in several sittings, and on several machines:
+``--ubarn-only`` trains the U-BARN runs and stops (a GPU lease, ``bench/gpu_check.sh``), and
+the same command without it, on the CPU machine with those runs copied into its work
+folder, trains the forests (identical anywhere: same data, same seed) and scores them all.
 
     .venv/bin/python bench/bench_experiment.py [--patches 400 --size 64 --dates 30]
         [--epochs 40 --pretrain-epochs 40 --fractions 0.1,1.0 --jobs 2 --threads 1]
@@ -591,6 +594,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep", type=Path, default=None, help="work folder to keep (finished runs are reused)"
     )
+    parser.add_argument(
+        "--ubarn-only", action="store_true",
+        help="train the U-BARN runs into --keep and stop; the same command without it then"
+        " trains the forests and scores every run (a GPU lease trains, the CPU finishes)",
+    )  # fmt: skip
     return parser
 
 
@@ -609,6 +617,8 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     if len(set(seeds)) != len(seeds):
         parser.error(f"--train-seeds repeats a seed: {args.train_seeds!r}")
     args.train_seeds = seeds
+    if args.ubarn_only and args.keep is None:
+        parser.error("--ubarn-only needs --keep: its runs are finished by a later command")
     return args
 
 
@@ -627,6 +637,10 @@ def main() -> None:
         setup["data_seconds"] = round(time.perf_counter() - start, 1)
         print(f"data: {setup['splits']} patches in {setup['data_seconds']} s", flush=True)
         bench = Bench(root, snapshot, args)
+        if args.ubarn_only:
+            bench.train_ubarns()
+            print(f"U-BARN runs in {root}: the command without --ubarn-only finishes", flush=True)
+            return
         bench.run()
         setup["total_seconds"] = round(time.perf_counter() - start, 1)
         print_report(bench, setup)

@@ -18,9 +18,18 @@
 # SHIFT=15 shifts seasons between regions of the scene by 15 days sd (--phenology-shift);
 # STALE=0.3 labels the crops of a region covering 30 % of the scene with last year's crops
 # (--stale-register).
+# The issue's scale: PATCHES=400 (default 49) with FRACTIONS, PATIENCE (120: early
+# stopping off), JOBS runs at once of THREADS torch threads; QUICK=1 skips the throughput
+# and map figures. UBARN_ONLY=1 trains the U-BARN runs alone (--ubarn-only) and brings
+# them back with their weights (runs.tgz; ckpt.tgz holds a cut run's last checkpoint) and
+# the data's fingerprint (data-md5.txt): unpacked into a work folder on the CPU machine,
+# the same bench_experiment.py command without --ubarn-only regenerates the data (check
+# the fingerprint), trains the forests, resumes a cut run and scores every run.
 #
 #     BUDGET=540 SEEDS=0,1 MISSED=0.1 URBAN=1 ORBITS=2 SHIFT=15 STALE=0.3 \
 #         bash bench/gpu_check.sh OUTDIR
+#     BUDGET=560 QUICK=1 UBARN_ONLY=1 PATCHES=400 PATIENCE=120 SEEDS=1,3,4 JOBS=12 \
+#         THREADS=1 URBAN=1 SHIFT=10 bash bench/gpu_check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: bash bench/gpu_check.sh OUTDIR}
 deadline=$((SECONDS + ${BUDGET:-540}))
@@ -30,13 +39,30 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
 nvidia-smi 2>&1 | tee "$out/nvidia-smi.txt"
 timeout 150 python3 -m pytest --confcutdir=tests/ml -q tests/ml/train/test_ubarn_gpu.py 2>&1 | tee "$out/gpu-tests.txt"
-timeout 150 python3 bench/bench_ubarn_throughput.py --repeats 3 --threads "$(nproc)" 2>&1 | tee "$out/throughput.txt"
-timeout 90 python3 bench/bench_predict.py --models ubarn --device cuda --ubarn-side 512 \
-    --batches 1,16 2>&1 | tee "$out/maps.txt"
-timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches 49 --size 64 \
-    --dates 30 --unlabelled-patches 196 --epochs 120 --patience 20 --lr-patience 10 \
-    --regimes scratch,finetune --train-seeds "${SEEDS:-0,1}" --missed-clouds "${MISSED:-0}" \
+if [ "${QUICK:-0}" != 1 ]; then
+    timeout 150 python3 bench/bench_ubarn_throughput.py --repeats 3 --threads "$(nproc)" 2>&1 | tee "$out/throughput.txt"
+    timeout 90 python3 bench/bench_predict.py --models ubarn --device cuda --ubarn-side 512 \
+        --batches 1,16 2>&1 | tee "$out/maps.txt"
+fi
+timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches "${PATCHES:-49}" \
+    --size 64 --dates 30 --unlabelled-patches 196 --epochs 120 --patience "${PATIENCE:-20}" \
+    --lr-patience 10 --regimes scratch,finetune --fractions "${FRACTIONS:-0.1,1.0}" \
+    --train-seeds "${SEEDS:-0,1}" --missed-clouds "${MISSED:-0}" \
     $([ "${URBAN:-0}" = 1 ] && echo --urban-mosaic) --orbits "${ORBITS:-1}" \
     --phenology-shift "${SHIFT:-0}" --stale-register "${STALE:-0}" \
-    --jobs 4 --threads 2 --speed-patches 4 --keep /tmp/gpu-bench 2>&1 | tee "$out/experiment.txt"
-(cd /tmp/gpu-bench && find runs reference -name "*.json" | tar czf "$out/runs.tgz" -T -)
+    --jobs "${JOBS:-4}" --threads "${THREADS:-2}" --speed-patches 4 --keep /tmp/gpu-bench \
+    $([ "${UBARN_ONLY:-0}" = 1 ] && echo --ubarn-only) 2>&1 | tee "$out/experiment.txt"
+pkill -f multiprocessing.spawn && sleep 2  # a cut comparison's runs stop writing
+cd /tmp/gpu-bench || exit 1
+# the data's fingerprint: the CPU machine that finishes the runs must regenerate the same
+for kind in npy tif; do
+    find data/patches data/labels -name "*.$kind" | sort | xargs cat | md5sum
+done | tee "$out/data-md5.txt"
+if [ "${UBARN_ONLY:-0}" = 1 ]; then  # the runs with their weights; a cut run's last checkpoint
+    tar czf "$out/runs.tgz" --exclude="*.png" runs
+    for ckpt in ckpt/*/last.pt; do
+        [ -f "runs/$(basename "$(dirname "$ckpt")")/results.json" ] || echo "$ckpt"
+    done | tar czf "$out/ckpt.tgz" -T -
+else
+    find runs reference -name "*.json" | tar czf "$out/runs.tgz" -T -
+fi
