@@ -7,7 +7,10 @@ trainers check the rest (ml.train.config, ml.rf_train).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -244,12 +247,14 @@ launches (the worker's self-test is launched from the API only); a test holds th
 regimes to ``PARAMS`` and ``Regime``."""
 
 
-def form_defaults() -> dict[str, Any]:
+@cache
+def form_defaults() -> Mapping[str, Any]:
     """Each launch-form field's starting value, read from the kinds' models.
 
     The page shows the defaults the API applies, so a run launched without touching a
     field trains what the API would have trained; a field two kinds default differently
     would need its own input, so that is an error here rather than a silent choice.
+    Read once, read-only: the models do not change while the server runs.
     """
     defaults: dict[str, Any] = {}
     for kind in FORM_CHOICES["kind"]:
@@ -258,7 +263,7 @@ def form_defaults() -> dict[str, Any]:
                 continue
             if defaults.setdefault(name, field.default) != field.default:
                 raise ValueError(f"{name!r} defaults to {defaults[name]!r} and {field.default!r}")
-    return defaults
+    return MappingProxyType(defaults)
 
 
 class JobIn(BaseModel):

@@ -105,6 +105,13 @@ def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> 
     assert shown["seeds"] == str(defaults["seed"])
 
 
+def test_the_form_defaults_are_read_once_and_read_only() -> None:
+    """Every page view shares one set of defaults, so none can change another's."""
+    assert form_defaults() is form_defaults()
+    with pytest.raises(TypeError):
+        form_defaults()["epochs"] = 1  # type: ignore[index]
+
+
 def test_the_launch_forms_menus_offer_what_the_api_accepts(reviewer: TestClient) -> None:
     """Every kind the page launches is one the API knows, the self-test aside; every regime
     (the trainer's), model and device the API accepts is on offer, and nothing else."""
