@@ -20,11 +20,13 @@
 # (--stale-register).
 # The scale: PATCHES=400 (default 49) with FRACTIONS, PATIENCE (120: early
 # stopping off), JOBS runs at once of THREADS torch threads; QUICK=1 skips the throughput
-# and map figures. UBARN_ONLY=1 trains the U-BARN runs alone (--ubarn-only) and brings
-# them back with their weights (runs.tgz; ckpt.tgz holds a cut run's last checkpoint) and
-# the data's fingerprint (data-md5.txt): unpacked into a work folder on the CPU machine,
-# the same bench_experiment.py command without --ubarn-only regenerates the data (check
-# the fingerprint), trains the forests, resumes a cut run and scores every run.
+# and map figures; REGIMES picks the U-BARN regimes (default scratch,finetune) and EXTRA
+# adds bench_experiment.py options (EXTRA="--crop-balance 1"). UBARN_ONLY=1 trains the
+# U-BARN runs alone (--ubarn-only) and brings them back with their weights (runs.tgz;
+# ckpt.tgz holds a cut run's last checkpoint) and the data's fingerprint (data-md5.txt):
+# unpacked into a work folder on the CPU machine, the same bench_experiment.py command
+# without --ubarn-only regenerates the data (check the fingerprint), trains the forests,
+# resumes a cut run and scores every run.
 #
 #     BUDGET=540 SEEDS=0,1 MISSED=0.1 URBAN=1 ORBITS=2 SHIFT=15 STALE=0.3 \
 #         bash bench/gpu_check.sh OUTDIR
@@ -46,12 +48,12 @@ if [ "${QUICK:-0}" != 1 ]; then
 fi
 timeout $((deadline - SECONDS - 30)) python3 bench/bench_experiment.py --patches "${PATCHES:-49}" \
     --size 64 --dates 30 --unlabelled-patches 196 --epochs 120 --patience "${PATIENCE:-20}" \
-    --lr-patience 10 --regimes scratch,finetune --fractions "${FRACTIONS:-0.1,1.0}" \
+    --lr-patience 10 --regimes "${REGIMES:-scratch,finetune}" --fractions "${FRACTIONS:-0.1,1.0}" \
     --train-seeds "${SEEDS:-0,1}" --missed-clouds "${MISSED:-0}" \
     $([ "${URBAN:-0}" = 1 ] && echo --urban-mosaic) --orbits "${ORBITS:-1}" \
     --phenology-shift "${SHIFT:-0}" --stale-register "${STALE:-0}" \
     --jobs "${JOBS:-4}" --threads "${THREADS:-2}" --speed-patches 4 --keep /tmp/gpu-bench \
-    $([ "${UBARN_ONLY:-0}" = 1 ] && echo --ubarn-only) 2>&1 | tee "$out/experiment.txt"
+    $([ "${UBARN_ONLY:-0}" = 1 ] && echo --ubarn-only) ${EXTRA:-} 2>&1 | tee "$out/experiment.txt"
 pkill -f multiprocessing.spawn && sleep 2  # a cut comparison's runs stop writing
 cd /tmp/gpu-bench || exit 1
 # the data's fingerprint: the CPU machine that finishes the runs must regenerate the same
