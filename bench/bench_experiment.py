@@ -207,7 +207,8 @@ class Bench:
     def ubarn_config(self, epochs: int, seed: int) -> dict[str, Any]:
         """U-BARN settings shared by every U-BARN stage of one training seed."""
         a = self.args
-        return {
+        clouds = {"mask_clouds": True} if a.mask_clouds else {}  # absent: older kept runs match
+        return clouds | {
             "model": a.model,
             "epochs": epochs,
             "epoch_crops": a.epoch_crops,
@@ -539,6 +540,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "--min-date-fraction", type=float, default=None,
         help="U-BARN supervised runs: fewest of a series' dates a training crop keeps, as a"
         " share (temporal subsampling; default: the config's 0.7; 1: every date)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--mask-clouds", action="store_true",
+        help="U-BARN reads each pixel's clear dates only (cloudy ones masked in its attention)",
     )  # fmt: skip
     parser.add_argument(
         "--head-lr", type=float, default=None,

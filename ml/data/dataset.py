@@ -24,9 +24,9 @@ import torch
 from torch.utils.data import Dataset
 
 from ml.data.class_sampling import ClassCentredCrops
-from ml.data.normalise import BandStats
+from ml.data.normalise import BandStats, clear_mask
 from ml.data.snapshot import SnapshotPatch
-from ml.data.store import NODATA, read_label, read_patch
+from ml.data.store import read_label, read_patch
 
 IGNORE_INDEX = -1
 
@@ -204,7 +204,7 @@ class SitsDataset(Dataset):
         label = None if codes is None else self.lookup[codes[rows, cols]]
         which = self._dates(data.series.shape[0], rng)
         series = np.asarray(data.series[which, :, rows, cols])
-        clear = (np.asarray(data.clouds[which, rows, cols]) == 0) & (series != NODATA).all(1)
+        clear = clear_mask(series, data.clouds[which, rows, cols])
         days = days_since([data.dates[i] for i in which], self.reference_date)
         if self.augmentation.flips:
             for axis in (-1, -2):

@@ -66,6 +66,15 @@ class BandStats:
         return cls(tuple(data["bands"]), **arrays)
 
 
+def clear_mask(series: np.ndarray, clouds: np.ndarray) -> np.ndarray:
+    """True where a pixel-date is clear and has every band: (…, T, C, H, W) → (…, T, H, W).
+
+    What the pre-training loss scores, the band statistics sample and, for a network that
+    masks clouds (``UBarnConfig.mask_clouds``), what its attention reads.
+    """
+    return (np.asarray(clouds) == 0) & (np.asarray(series) != NODATA).all(axis=-3)
+
+
 def valid_samples(
     series: np.ndarray, clouds: np.ndarray, max_samples: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -77,7 +86,7 @@ def valid_samples(
         max_samples: cap per patch, so that large stores do not exhaust memory.
         rng: the source of the random choice (seeded by the caller).
     """
-    valid = (clouds == 0) & (series != NODATA).all(axis=1)
+    valid = clear_mask(series, clouds)
     index = np.flatnonzero(valid)
     if index.size > max_samples:
         index = np.sort(rng.choice(index, size=max_samples, replace=False))

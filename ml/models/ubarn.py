@@ -8,7 +8,10 @@ satellite image time series", IEEE JSTARS 17, 4350–4367, 2024. The encoder is
 2. a sinusoidal encoding of the acquisition date (constant 1000, Vaswani et al. 2017)
    *added* to the SSE output and broadcast over H, W;
 3. a temporal transformer applied to every pixel's sequence of dates, with the padded
-   dates masked as keys: (B·H·W, T, D) → (B·H·W, T, D).
+   dates masked as keys: (B·H·W, T, D) → (B·H·W, T, D). With ``mask_clouds`` (not in the
+   paper, off by default) each pixel's cloudy dates are masked as keys too, so that its
+   representation is read from its clear observations only, the information the OSO
+   forest's gap-filling gets from the same masks.
 
 The output keeps one D vector per pixel and date, (B, T, D, H, W): no temporal
 aggregation happens inside the encoder, so the same weights serve the pre-training
@@ -51,6 +54,9 @@ class UBarnConfig:
     dropout: float = 0.1
     head_heads: int = 4
     head_d_k: int = 8
+    mask_clouds: bool = False
+    """Mask each pixel's cloudy dates (``clear`` False) as attention keys, in the encoder's
+    transformer and in the head's pooling; a pixel with no clear date keeps them all."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -162,14 +168,40 @@ class UBarnEncoder(nn.Module):
         out[valid] = features
         return out
 
+    def key_padding(
+        self, pad: torch.Tensor, clear: torch.Tensor | None, h: int, w: int
+    ) -> torch.Tensor:
+        """(B·H·W, T) bool, True at the dates each pixel's attention skips: padding and, when
+        the network masks clouds, the pixel's cloudy dates unless none of them is clear.
+
+        Raises:
+            ValueError: a network that masks clouds was given no clear mask, or a wrong one.
+        """
+        b, t = pad.shape
+        keys = pad[:, None, None, :].expand(b, h, w, t)
+        if self.config.mask_clouds:
+            if clear is None or clear.shape != (b, t, h, w):
+                got = None if clear is None else tuple(clear.shape)
+                raise ValueError(
+                    f"this network masks clouds: it needs clear (B, T, H, W) = {(b, t, h, w)}, "
+                    f"got {got}"
+                )
+            cloudy = keys | ~clear.permute(0, 2, 3, 1)
+            keys = torch.where(cloudy.all(-1, keepdim=True), keys, cloudy)
+        return keys.reshape(b * h * w, t)
+
     def contextualise(
-        self, embedding: torch.Tensor, days: torch.Tensor, pad: torch.Tensor
+        self,
+        embedding: torch.Tensor,
+        days: torch.Tensor,
+        pad: torch.Tensor,
+        clear: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Add the date code, then attend over dates per pixel: (B, T, D, H, W) → same shape."""
         b, t, d, h, w = embedding.shape
         z = embedding + date_encoding(days, d).to(embedding.dtype)[..., None, None]
         sequences = z.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, d)
-        key_pad = pad[:, None, None, :].expand(b, h, w, t).reshape(b * h * w, t)
+        key_pad = self.key_padding(pad, clear, h, w)
         chunks = [
             self.transformer(
                 sequences[i : i + self.max_sequences],
@@ -180,13 +212,21 @@ class UBarnEncoder(nn.Module):
         out = torch.cat(chunks).reshape(b, h, w, t, d).permute(0, 3, 4, 1, 2)
         return out.masked_fill(pad[:, :, None, None, None], 0.0)
 
-    def forward(self, x: torch.Tensor, days: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        days: torch.Tensor,
+        pad: torch.Tensor,
+        clear: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Encode a batch of series.
 
         Args:
             x: (B, T, C, H, W) normalised reflectances.
             days: (B, T) acquisition dates in days (e.g. day of year).
             pad: (B, T) bool, True where a date is padding.
+            clear: (B, T, H, W) bool, True where a pixel-date is clear; read only by a
+                network that masks clouds, which needs it.
 
         Returns:
             (B, T, D, H, W) representations, zero at padded dates.
@@ -194,4 +234,4 @@ class UBarnEncoder(nn.Module):
         Raises:
             ValueError: when H or W is not a multiple of ``size_multiple``, or shapes disagree.
         """
-        return self.contextualise(self.embed(x, pad), days, pad)
+        return self.contextualise(self.embed(x, pad), days, pad, clear)

@@ -78,31 +78,52 @@ class SegmentationModel(nn.Module):
             self.encoder.eval()
         return self
 
-    def forward(self, x: torch.Tensor, days: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        """(B, T, C, H, W), days (B, T), pad (B, T) → logits (B, K, H, W)."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        days: torch.Tensor,
+        pad: torch.Tensor,
+        clear: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B, T, C, H, W), days (B, T), pad (B, T), clear (B, T, H, W) → logits (B, K, H, W).
+
+        ``clear`` is read only by a network that masks clouds (``UBarnConfig.mask_clouds``).
+        """
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            z = self.encoder(x, days, pad)
+            z = self.encoder(x, days, pad, clear)
         b, t, d, h, w = z.shape
         pixels = z.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, d)
-        pixel_pad = pad[:, None, None, :].expand(b, h, w, t).reshape(b * h * w, t)
+        pixel_pad = self.encoder.key_padding(pad, clear, h, w)
         logits = self.classifier(self.pooling(pixels, pixel_pad))
         return logits.reshape(b, h, w, -1).permute(0, 3, 1, 2)
 
     @torch.no_grad()
     def predict_logits(
-        self, x: torch.Tensor, days: torch.Tensor, pad: torch.Tensor
+        self,
+        x: torch.Tensor,
+        days: torch.Tensor,
+        pad: torch.Tensor,
+        clear: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits for any H, W: pad to a size the encoder takes (reflect), run, crop back.
 
         Evaluation and map production see whole patches and edge blocks whose sides are
         not multiples of 8; mirroring the border is what the SSE's reflect padding does.
+        ``clear`` is mirrored with the series.
         """
         h, w = x.shape[-2:]
         m = self.encoder.size_multiple
         extra_h, extra_w = max(-h % m, 2 * m - h), max(-w % m, 2 * m - w)
         if extra_h or extra_w:
-            b, t, c = x.shape[:3]
             mode = "reflect" if extra_h < h and extra_w < w else "replicate"
-            flat = F.pad(x.reshape(b * t, c, h, w), (0, extra_w, 0, extra_h), mode=mode)
-            x = flat.reshape(b, t, c, h + extra_h, w + extra_w)
-        return self(x, days, pad)[..., :h, :w]
+            x = _pad_space(x, extra_h, extra_w, mode)
+            if clear is not None:
+                clear = _pad_space(clear[:, :, None].float(), extra_h, extra_w, mode)[:, :, 0] > 0
+        return self(x, days, pad, clear)[..., :h, :w]
+
+
+def _pad_space(x: torch.Tensor, extra_h: int, extra_w: int, mode: str) -> torch.Tensor:
+    """(B, T, C, H, W) → (B, T, C, H + extra_h, W + extra_w), padded at the bottom and right."""
+    b, t, c, h, w = x.shape
+    flat = F.pad(x.reshape(b * t, c, h, w), (0, extra_w, 0, extra_h), mode=mode)
+    return flat.reshape(b, t, c, h + extra_h, w + extra_w)

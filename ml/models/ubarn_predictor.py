@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ml.data.dataset import days_since
-from ml.data.normalise import BandStats
+from ml.data.normalise import BandStats, clear_mask
 from ml.models.ubarn import UBarnConfig
 from ml.models.ubarn_heads import SegmentationModel
 from ml.train.artifacts import load_weights, read_run
@@ -115,13 +115,14 @@ class UBarnPredictor:
                 f"{len(bands)} bands disagree"
             )
         x = self.stats.apply(np.asarray(series)[:, :, self._band_order(list(bands))])
+        clear = torch.from_numpy(clear_mask(series, clouds)).to(self.device)
         days = np.repeat(days_since(dates, self.reference_date)[None], n, axis=0)
         x_t = torch.from_numpy(x).to(self.device)
         days_t = torch.from_numpy(days).to(self.device)
         pad = torch.zeros(n, t, dtype=torch.bool, device=self.device)
         amp = autocast_dtype(self.device)
         with torch.no_grad(), torch.autocast(self.device.type, dtype=amp, enabled=amp is not None):
-            logits = self.model.predict_logits(x_t, days_t, pad)
+            logits = self.model.predict_logits(x_t, days_t, pad, clear)
         logits = adjusted_logits(logits.float(), self.logit_bias)
         return logits.softmax(1).cpu().numpy().astype(np.float32)
 

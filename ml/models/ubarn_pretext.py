@@ -78,9 +78,17 @@ class PretrainModel(nn.Module):
         self.reconstruction = nn.Linear(config.d_model, config.in_channels)
 
     def forward(
-        self, x: torch.Tensor, days: torch.Tensor, pad: torch.Tensor, rate: float
+        self,
+        x: torch.Tensor,
+        days: torch.Tensor,
+        pad: torch.Tensor,
+        rate: float,
+        clear: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, C, H, W) → reconstruction (B, T, C, H, W) and corruption mask (B, T, H, W)."""
+        """(B, T, C, H, W) → reconstruction (B, T, C, H, W) and corruption mask (B, T, H, W).
+
+        ``clear`` (B, T, H, W) is read only by an encoder that masks clouds.
+        """
         embedding, mask = corrupt(self.encoder.embed(x, pad), pad, rate)
-        z = self.encoder.contextualise(embedding, days, pad)
+        z = self.encoder.contextualise(embedding, days, pad, clear)
         return self.reconstruction(z.movedim(2, -1)).movedim(-1, 2), mask

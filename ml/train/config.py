@@ -85,6 +85,11 @@ class TrainConfig:
     the benchmark's 400 patches, 0.5 without loss weights and with logit adjustment beat
     uniform crops with loss weights 0.5 in every run compared (two seeds at 100 % labels,
     one at 10 %: +1.0 to +10.4 mF1; bench/README.md), hence the default."""
+    mask_clouds: bool = False
+    """Mask each pixel's cloudy dates in the network's attention (``UBarnConfig.mask_clouds``),
+    so that it reads the clear observations only, as the forest's gap-filling does from the
+    same cloud masks. False: the paper's encoder, which reads every date, clouds included,
+    and must learn to ignore them. FR and FT runs must set it as their pre-training did."""
     logit_adjustment: bool = True
     """Fine-tuning only: after training, subtract ``tau · log(class frequency)`` from the
     logits, ``tau`` chosen on the whole validation patches (``ml.train.logit_adjustment``;
@@ -93,8 +98,8 @@ class TrainConfig:
 
     @property
     def network(self) -> UBarnConfig:
-        """The network sizes of this run's model preset."""
-        return MODEL_SIZES[self.model]
+        """The network of this run: its model preset's sizes, masking clouds or not."""
+        return replace(MODEL_SIZES[self.model], mask_clouds=self.mask_clouds)
 
     @property
     def reference(self) -> date | None:

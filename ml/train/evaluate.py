@@ -105,7 +105,9 @@ def predict_test(
         sample = {k: v.unsqueeze(0).to(device) for k, v in test[index].items() if k != "label"}
         start = time.perf_counter()
         with torch.no_grad(), autocast():
-            logits = model.predict_logits(sample["x"], sample["days"], sample["pad"])
+            logits = model.predict_logits(
+                sample["x"], sample["days"], sample["pad"], sample["clear"]
+            )
             logits = adjusted_logits(logits, bias)
         prediction = code_of[logits[0].argmax(0)].cpu().numpy().reshape(-1)
         seconds += time.perf_counter() - start

@@ -26,6 +26,7 @@ from ml.context import JobContext
 from ml.data.class_sampling import ClassCentredCrops, patch_class_counts
 from ml.data.dataset import ClassMapping, SitsDataset, label_subset
 from ml.metrics import evaluation_report
+from ml.models.ubarn import UBarnConfig
 from ml.models.ubarn_heads import SegmentationModel
 from ml.plots import plot_confusion, plot_f1_bars
 from ml.train.artifacts import load_encoder_weights, read_run, stopped_result, write_json, write_run
@@ -102,7 +103,7 @@ class FinetuneTrainer(Trainer):
 
     def training_step(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of one batch of crops."""
-        logits = self.model(batch["x"], batch["days"], batch["pad"])
+        logits = self.model(batch["x"], batch["days"], batch["pad"], batch["clear"])
         return segmentation_loss(logits, batch["label"], self.class_weight)
 
     def validation_scores(self, loader: DataLoader) -> dict[str, float]:
@@ -111,7 +112,7 @@ class FinetuneTrainer(Trainer):
         losses = []
         for batch in loader:
             batch = self.to_device(batch)
-            logits = self.model(batch["x"], batch["days"], batch["pad"])
+            logits = self.model(batch["x"], batch["days"], batch["pad"], batch["clear"])
             losses.append(float(segmentation_loss(logits, batch["label"], self.class_weight)))
             confusion.add(batch["label"], logits.argmax(1))
         return {
@@ -125,10 +126,12 @@ def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torc
     if cfg.pretrained is None:
         return None, None
     run = read_run(Path(cfg.pretrained), stage="pretrain")
-    if run["network"] != cfg.network.to_dict():
+    network = UBarnConfig.from_dict(run["network"])
+    if network != cfg.network:
         raise ValueError(
-            f"the pretrained run is a {run['config']['model']!r} model, the config asks "
-            f"for {cfg.model!r}"
+            f"the pretrained run is a {run['config']['model']!r} model"
+            f"{' masking clouds' if network.mask_clouds else ''}, the config asks for "
+            f"{cfg.model!r}{' masking clouds' if cfg.mask_clouds else ''}"
         )
     return run, load_encoder_weights(Path(cfg.pretrained))
 

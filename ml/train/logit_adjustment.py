@@ -77,7 +77,7 @@ def sample_logits(
     model.eval()
     for index in range(len(dataset)):
         sample = dataset[index]
-        inputs = [sample[k].unsqueeze(0).to(device) for k in ("x", "days", "pad")]
+        inputs = [sample[k].unsqueeze(0).to(device) for k in ("x", "days", "pad", "clear")]
         with torch.no_grad(), autocast():
             out = model.predict_logits(*inputs)[0].float()
         yield out.reshape(out.shape[0], -1).T.cpu().numpy(), sample["label"].reshape(-1).numpy()

@@ -37,7 +37,7 @@ class PretrainTrainer(Trainer):
     def training_step(self, batch: Batch) -> torch.Tensor:
         """Corrupt, reconstruct, and score the corrupted clear pixel-dates."""
         reconstruction, mask = self.model(
-            batch["x"], batch["days"], batch["pad"], self.config.mask_rate
+            batch["x"], batch["days"], batch["pad"], self.config.mask_rate, batch["clear"]
         )
         return masked_reconstruction_loss(
             reconstruction, batch["x"], mask, batch["clear"], batch["pad"]

@@ -97,6 +97,16 @@ def test_finetuning_refuses_a_pretraining_of_another_size(
         finetune.run(ctx, snapshot=snapshot, config=config)
 
 
+def test_finetuning_refuses_a_pretraining_that_reads_clouds_otherwise(
+    snapshot: Path, pretrained_run: Path, make_context
+) -> None:
+    ctx = make_context("ft")
+    config = {"regime": "finetune", "pretrained": str(pretrained_run), "mask_clouds": True}
+    with pytest.raises(ValueError, match="'tiny' model, the config asks for 'tiny' masking"):
+        finetune.run(ctx, snapshot=snapshot, config=config)
+    assert not any(ctx.out_dir.iterdir())
+
+
 @pytest.mark.parametrize("key", ["patch_size", "val_size"])
 def test_crops_larger_than_the_patches_are_refused_up_front(
     key: str, snapshot: Path, make_context

@@ -123,6 +123,28 @@ def test_full_tiny_pretrain_and_finetune(
     np.testing.assert_array_equal(predicted, predictions["y_pred"][: keep.sum()])
 
 
+def test_a_run_that_masks_clouds_is_mapped_as_it_was_scored(
+    snapshot: Path, make_context, tiny_run: dict
+) -> None:
+    """Scoring reads the dataset's clear mask, the map predictor its own from the clouds."""
+    ctx = make_context("masking")
+    results = finetune.run(ctx, snapshot=snapshot, config={**tiny_run, "mask_clouds": True})
+    run = json.loads((ctx.out_dir / "run.json").read_text())
+    assert run["network"]["mask_clouds"] and run["config"]["mask_clouds"]
+
+    training_set = TrainingSet.load(snapshot)
+    first = training_set.split("test")[0]
+    data = read_patch(first.dir)
+    assert (data.clouds != 0).any()  # the patch has clouds for the mask to skip
+    predictor = load_predictor(ctx.out_dir, device="cpu")
+    proba = predictor.predict_proba(data.series, data.clouds, data.dates, data.bands)
+    reference = read_label(first.label)
+    keep = ~np.isin(reference, list(training_set.nomenclature.ignore_codes))
+    predicted = np.asarray(results["labels"])[proba.argmax(0)][keep]
+    predictions = np.load(ctx.out_dir / "predictions.npz")
+    np.testing.assert_array_equal(predicted, predictions["y_pred"][: keep.sum()])
+
+
 def test_frozen_regime_keeps_the_pretrained_encoder(
     snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict
 ) -> None:
