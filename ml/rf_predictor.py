@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
+from ml.data.normalise import clear_mask
 from ml.gapfill import to_days
 from ml.predictor import OneWindowAtATime
 from ml.rf_features import clear_date_count, features, normalise_band
 from ml.rf_model import load_model, vote_share
 
-NODATA = -10000
 PREDICT_CHUNK = 16_384
 
 
@@ -45,8 +45,7 @@ def block_pixels(
     picked = series[:, [position[normalise_band(b)] for b in run_bands]]
     t, c, h, w = picked.shape
     pixels = picked.transpose(2, 3, 0, 1).reshape(h * w, t, c)
-    clear = (clouds == 0).transpose(1, 2, 0).reshape(h * w, t)
-    clear &= ~(pixels == NODATA).any(axis=2)
+    clear = clear_mask(picked, clouds).transpose(1, 2, 0).reshape(h * w, t)
     return pixels, clear
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-NODATA = -10000
+from ml.data.store import NODATA
 
 
 @dataclass(frozen=True)
