@@ -107,6 +107,10 @@ class TrainingParams(Source):
     chance: as many as ``epochs`` never stops early (the best epoch is kept either way)."""
     seed: Seed = 0
     device: Device = "auto"
+    mask_clouds: bool = False
+    """Each pixel's attention reads its clear dates only (the cloud masks the forest's
+    gap-filling reads); off: the paper's encoder, which reads every date, clouds included.
+    A pre-trained encoder is fine-tuned with the setting it was pre-trained with."""
 
 
 class PretrainParams(TrainingParams):
@@ -189,6 +193,7 @@ class CompareParams(Source):
     seed: Seed = 0
     seeds: Seeds | None = None
     device: Device = "auto"
+    mask_clouds: bool = False
 
 
 class SelftestParams(BaseModel):

@@ -55,8 +55,27 @@ def _check_references(session: Session, params: dict[str, Any]) -> None:
             run = session.get(Run, params[key])
             if run is None:
                 raise NotFound(f"No run with id {params[key]}.", field=key)
-            if key == "pretrained_run_id" and run.kind not in ("pretrain",):
-                raise Invalid(f"Run {run.id} is a {run.kind} run, not a pre-training.", field=key)
+            if key == "pretrained_run_id":
+                _check_pretraining(run, params)
+
+
+def _check_pretraining(run: Run, params: dict[str, Any]) -> None:
+    """422 for a run that is not a pre-training, or one whose network the job would not load.
+
+    Runs recorded before a setting existed were made with its default.
+    """
+    if run.kind != "pretrain":
+        raise Invalid(
+            f"Run {run.id} is a {run.kind} run, not a pre-training.", field="pretrained_run_id"
+        )
+    for key, default in (("model", "tiny"), ("mask_clouds", False)):
+        made, asked = run.params.get(key, default), params.get(key, default)
+        if made != asked:
+            raise Invalid(
+                f"Run {run.id} was pre-trained with {key} = {made!r}; fine-tune it with the "
+                f"same setting, not {asked!r}.",
+                field=key,
+            )
 
 
 def launch(

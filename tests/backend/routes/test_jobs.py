@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from backend import db
 from backend.config import get_settings
-from backend.models import Job, JobEvent, TrainingSet
+from backend.models import Job, JobEvent, Run, TrainingSet
 from backend.models.jobs import JobState
 from backend.schemas.jobs import (
     FORM_CHOICES,
@@ -50,7 +50,7 @@ def test_the_api_defaults_to_the_training_configs_recipe() -> None:
     documents as the default (class-centred crops, no loss weights, logit adjustment); the
     form starts from the API's defaults (next test)."""
     params = FinetuneParams(dataset_id=1)
-    for key in ("class_balance", "crop_balance", "logit_adjustment"):
+    for key in ("class_balance", "crop_balance", "logit_adjustment", "mask_clouds"):
         assert getattr(params, key) == getattr(TrainConfig, key), key
 
 
@@ -97,7 +97,7 @@ def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> 
     filled = {
         "epochs", "pretrain_epochs", "lr", "head_warmup_epochs", "class_balance",
         "crop_balance", "logit_adjustment", "label_fraction", "seed", "include_unreviewed",
-        "model", "device",
+        "model", "device", "mask_clouds",
     }  # fmt: skip
     assert filled <= shown.keys() & defaults.keys()
     for name in filled:
@@ -220,6 +220,43 @@ def test_bad_input_is_refused_and_writes_nothing(reviewer: TestClient, ingested_
         assert response.status_code == status, (params, response.text)
         assert response.json()["detail"]
     assert _counts() == (0, 0)
+
+
+def _pretraining(params: dict[str, Any]) -> int:
+    """A finished pre-training run's row, made with ``params``; its id."""
+    with db.get_sessionmaker()() as session:
+        run = Run(kind="pretrain", name="pre", params=params, out_dir="runs/pre")
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+@pytest.mark.parametrize(
+    ("made", "asked", "field"),
+    [
+        ({"model": "tiny"}, {"mask_clouds": True}, "mask_clouds"),  # made before the setting
+        ({"model": "tiny", "mask_clouds": True}, {}, "mask_clouds"),
+        ({"model": "paper", "mask_clouds": False}, {"model": "tiny"}, "model"),
+    ],
+)
+def test_a_pretraining_is_fine_tuned_with_the_network_it_was_made_with(
+    reviewer: TestClient,
+    ingested_dataset,
+    made: dict,
+    asked: dict,
+    field: str,  # noqa: ANN001
+) -> None:
+    run_id = _pretraining(made)
+    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True,
+              "regime": "finetune", "pretrained_run_id": run_id}  # fmt: skip
+    refused = reviewer.post("/api/v1/jobs", json={"kind": "finetune", "params": params | asked})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == field and f"Run {run_id} was pre-trained" in refused.text
+    assert _counts() == (0, 0)
+    same = params | made
+    accepted = reviewer.post("/api/v1/jobs", json={"kind": "finetune", "params": same})
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["params"]["mask_clouds"] == made.get("mask_clouds", False)
 
 
 def test_annotators_and_forged_requests_cannot_launch(

@@ -82,7 +82,7 @@ def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
 ) -> None:
     comparison_job = _launch("compare", dataset_id=ingested_dataset.id, include_unreviewed=True,
                              seeds="0, 1", epochs=1, pretrain_epochs=1, patience=7,
-                             device="cpu")  # fmt: skip
+                             device="cpu", mask_clouds=True)  # fmt: skip
     assert job(comparison_job).params["seeds"] == [0, 1]  # as typed in the form, validated
     _work()
     assert job(comparison_job).state == "succeeded", job(comparison_job).error
@@ -90,9 +90,10 @@ def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
     assert [r.name for r in runs] == [f"{stage}, seed {s}" for s in (0, 1) for stage in STAGES]
     out = get_settings().path(f"jobs/{comparison_job}/out")
     assert all(get_settings().path(r.out_dir).parent.name in ("seed-0", "seed-1") for r in runs)
-    for stage in ("scratch", "pretrain", "finetune"):  # the form's patience reaches every trainer
-        recorded = json.loads((out / "seed-1" / stage / "run.json").read_text())["config"]
-        assert recorded["patience"] == 7 and recorded["seed"] == 1
+    for stage in ("scratch", "pretrain", "finetune"):  # the form's settings reach every trainer
+        run = json.loads((out / "seed-1" / stage / "run.json").read_text())
+        assert run["config"]["patience"] == 7 and run["config"]["seed"] == 1
+        assert run["network"]["mask_clouds"]
 
     make_user("ann", "annotator")
     login(client, "ann")
