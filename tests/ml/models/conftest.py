@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+
+from ml.data.normalise import BandStats
+from ml.data.store import S2_BANDS
 
 
 def seasonal_series(
@@ -28,6 +32,17 @@ def seasonal_series(
     x = amplitude[labels].permute(0, 3, 1, 2)[:, None] * torch.sin(season + pixel_phase)
     x = x + 0.05 * torch.randn(x.shape, generator=g)
     return x.float(), days, labels
+
+
+@pytest.fixture
+def band_stats() -> BandStats:
+    """Normalisation of the ten S2 bands with distinct ranges, for map predictors."""
+    return BandStats(
+        S2_BANDS,
+        np.full(10, 1000, np.float32),
+        np.full(10, 0, np.float32),
+        np.arange(1, 11, dtype=np.float32) * 1000,
+    )
 
 
 @pytest.fixture

@@ -80,16 +80,10 @@ def test_a_network_that_masks_clouds_needs_the_clear_mask() -> None:
         model(x, days, pad, clear[..., :8, :])
 
 
-def test_the_map_predictor_skips_cloudy_and_no_data_pixel_dates() -> None:
+def test_the_map_predictor_skips_cloudy_and_no_data_pixel_dates(band_stats: BandStats) -> None:
     torch.manual_seed(0)
-    stats = BandStats(
-        S2_BANDS,
-        np.full(10, 1000, np.float32),
-        np.full(10, 0, np.float32),
-        np.arange(1, 11, dtype=np.float32) * 1000,
-    )
     model = SegmentationModel(MASKING, n_classes=4)
-    predictor = UBarnPredictor(model, stats, [1, 5, 7, 9], 32, None, torch.device("cpu"))
+    predictor = UBarnPredictor(model, band_stats, [1, 5, 7, 9], 32, None, torch.device("cpu"))
     rng = np.random.default_rng(0)
     series = rng.integers(0, 5000, (4, 10, 20, 27)).astype(np.int16)
     clouds = np.zeros((4, 20, 27), np.uint8)

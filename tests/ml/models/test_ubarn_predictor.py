@@ -16,16 +16,10 @@ from ml.models.ubarn_predictor import UBarnPredictor
 
 
 @pytest.fixture
-def predictor() -> UBarnPredictor:
+def predictor(band_stats: BandStats) -> UBarnPredictor:
     torch.manual_seed(0)
-    stats = BandStats(
-        S2_BANDS,
-        np.full(10, 1000, np.float32),
-        np.full(10, 0, np.float32),
-        np.arange(1, 11, dtype=np.float32) * 1000,
-    )
     model = SegmentationModel(MODEL_SIZES["tiny"], n_classes=4)
-    return UBarnPredictor(model, stats, [1, 5, 7, 9], 32, None, torch.device("cpu"))
+    return UBarnPredictor(model, band_stats, [1, 5, 7, 9], 32, None, torch.device("cpu"))
 
 
 def _block(t: int = 4, h: int = 20, w: int = 27):
