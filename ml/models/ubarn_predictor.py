@@ -114,8 +114,9 @@ class UBarnPredictor:
                 f"series {series.shape}, clouds {clouds.shape}, {len(dates)} dates and "
                 f"{len(bands)} bands disagree"
             )
-        x = self.stats.apply(np.asarray(series)[:, :, self._band_order(list(bands))])
-        clear = torch.from_numpy(clear_mask(series, clouds)).to(self.device)
+        picked = np.asarray(series)[:, :, self._band_order(list(bands))]
+        x = self.stats.apply(picked)
+        clear = torch.from_numpy(clear_mask(picked, clouds)).to(self.device)
         days = np.repeat(days_since(dates, self.reference_date)[None], n, axis=0)
         x_t = torch.from_numpy(x).to(self.device)
         days_t = torch.from_numpy(days).to(self.device)
