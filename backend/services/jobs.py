@@ -12,7 +12,7 @@ from backend.config import Settings, get_settings
 from backend.errors import Invalid, NotFound
 from backend.models import Job, JobEvent, JobState, Run
 from backend.models.base import utcnow
-from backend.schemas.jobs import PARAMS, JobEventOut, JobOut
+from backend.schemas.jobs import PARAMS, JobEventOut, JobOut, PretrainParams
 from backend.services import queue
 from backend.services.map_products import scene_config
 from backend.services.queue import as_utc
@@ -62,14 +62,15 @@ def _check_references(session: Session, params: dict[str, Any]) -> None:
 def _check_pretraining(run: Run, params: dict[str, Any]) -> None:
     """422 for a run that is not a pre-training, or one whose network the job would not load.
 
-    Runs recorded before a setting existed were made with its default.
+    ``params`` are validated, so they hold every setting; runs recorded before a setting
+    existed were made with its default.
     """
     if run.kind != "pretrain":
         raise Invalid(
             f"Run {run.id} is a {run.kind} run, not a pre-training.", field="pretrained_run_id"
         )
-    for key, default in (("model", "tiny"), ("mask_clouds", False)):
-        made, asked = run.params.get(key, default), params.get(key, default)
+    for key in ("model", "mask_clouds"):
+        made, asked = run.params.get(key, PretrainParams.model_fields[key].default), params[key]
         if made != asked:
             raise Invalid(
                 f"Run {run.id} was pre-trained with {key} = {made!r}; fine-tune it with the "
