@@ -71,7 +71,7 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
 
 Seeds = Annotated[list[int], BeforeValidator(_seed_list), AfterValidator(_distinct_seeds)]
 Device = Literal["auto", "cpu", "cuda"]
-ModelSize = Literal["tiny", "paper"]
+ModelSize = Literal["tiny", "small", "paper"]
 Regime = Literal["scratch", "frozen", "finetune"]
 
 
@@ -100,10 +100,10 @@ class TrainingParams(Source):
     epochs: Epochs = 10
     lr: LearningRate = 1e-3
     batch_size: BatchSize | None = None
-    """None: the model preset's (tiny: 8 crops of 16 px; paper: 2 of 64 px)."""
+    """None: the model preset's (tiny and small: 8 crops of 16 px; paper: 2 of 64 px)."""
     patch_size: PatchSize | None = None
     patience: Patience | None = None
-    """None: the preset's (tiny 5, paper 20). On a small validation split a plateau can be
+    """None: the preset's (tiny and small 5, paper 20). On a small validation split a plateau can be
     chance: as many as ``epochs`` never stops early (the best epoch is kept either way)."""
     seed: Seed = 0
     device: Device = "auto"

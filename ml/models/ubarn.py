@@ -85,9 +85,13 @@ MODEL_SIZES: dict[str, UBarnConfig] = {
         head_heads=4,
         head_d_k=8,
     ),
+    "small": UBarnConfig(encoder_widths=(16, 16, 32), decoder_widths=(16, 16, 32)),
     "paper": UBarnConfig(),
 }
-""""tiny" trains in seconds on a CPU (tests); "paper" is the published configuration."""
+""""tiny" trains in seconds on a CPU (tests); "small" is tiny's spatial encoder with the
+paper's temporal transformer (D 64, 3 layers, 4 heads), the capacity a pixel's own dates
+need to tell look-alike summer crops apart (``bench/bench_pixel_temporal.py``) at a CPU's
+cost; "paper" is the published configuration."""
 
 
 def date_encoding(days: torch.Tensor, d_model: int) -> torch.Tensor:

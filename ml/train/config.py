@@ -1,8 +1,9 @@
 """Training configurations for U-BARN runs, and their validation.
 
-Two presets: "tiny" (a small network on batches of 8 crops of 16×16 that trains in
+Three presets: "tiny" (a small network on batches of 8 crops of 16×16 that trains in
 seconds on a CPU, for tests and smoke runs; for the same pixels per step, many small
-crops learn faster than few large ones, see bench/README.md) and "paper" (Dumeur et al.,
+crops learn faster than few large ones, see bench/README.md), "small" (the same crops,
+tiny's spatial encoder with the paper's temporal transformer) and "paper" (Dumeur et al.,
 IEEE JSTARS 17, 2024: the published network, 64×64 crops, batch 2, Adam 1e-3,
 ReduceLROnPlateau, early stopping with patience 20, up to 100+ epochs). A job's config
 dict picks a preset with "model" and overrides any other key; unknown keys and bad values
@@ -113,6 +114,7 @@ class TrainConfig:
 
 PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(model="tiny", epochs=10, patch_size=16, batch_size=8, patience=5),
+    "small": TrainConfig(model="small", epochs=10, patch_size=16, batch_size=8, patience=5),
     "paper": TrainConfig(
         model="paper", epochs=120, patch_size=64, batch_size=2, patience=20, lr_patience=10
     ),

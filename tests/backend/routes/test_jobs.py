@@ -25,7 +25,7 @@ from backend.schemas.jobs import (
 )
 from backend.services import queue
 from ml.data.snapshot import TrainingSet as Snapshot
-from ml.train.config import REGIMES, TrainConfig
+from ml.train.config import PRESETS, REGIMES, TrainConfig
 from tests.conftest import login
 
 RF = {"include_unreviewed": True, "label_fraction": 0.5, "seed": 1}
@@ -117,6 +117,7 @@ def test_the_launch_forms_menus_offer_what_the_api_accepts(reviewer: TestClient)
     (the trainer's), model and device the API accepts is on offer, and nothing else."""
     offered = _launch_form(reviewer).options
     assert get_args(Regime) == REGIMES
+    assert set(get_args(ModelSize)) == PRESETS.keys()
     assert set(offered["kind"]) == PARAMS.keys() - {"selftest"}
     for name, accepted in (("regime", Regime), ("model", ModelSize), ("device", Device)):
         assert offered[name] == list(get_args(accepted)), name

@@ -21,6 +21,13 @@ def test_presets_follow_the_paper_and_the_cpu_budget() -> None:
     assert paper.network.encoder_widths == (64, 64, 64, 128) and paper.network.d_model == 64
     tiny = resolve_config({}, "pretrain")
     assert tiny == PRESETS["tiny"] and tiny.network.d_model == 32
+    small = resolve_config({"model": "small"}, "pretrain")
+    assert (small.patch_size, small.batch_size) == (tiny.patch_size, tiny.batch_size)
+    assert small.network.encoder_widths == tiny.network.encoder_widths
+    transformer = ("d_model", "n_layers", "n_heads", "d_ff", "dropout")
+    assert [getattr(small.network, k) for k in transformer] == [
+        getattr(paper.network, k) for k in transformer
+    ]
 
 
 def test_keys_override_the_preset() -> None:
