@@ -23,8 +23,10 @@ crops and how many tubers / roots pixels are taken for sunflower.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -50,6 +52,8 @@ TUBERS, SUNFLOWER, SOY = 12, 9, 8
 PREDICT_BATCH = 8192
 COLUMNS = ("classifier", "OA", "mF1", "F1 tubers", "F1 sunflower", "F1 soy",
            "tubers → sunflower", "fit s")  # fmt: skip
+FORESTS = {"oso-forest": "OSO forest, gap-filled features",
+           "raw-forest": "forest, raw series (clouds read)"}  # fmt: skip
 
 
 @dataclass
@@ -82,9 +86,14 @@ def patch_pixels(
 
 
 def gather(
-    patches: list[SnapshotPatch], labels: list[Path], choose, stats: BandStats, grid: np.ndarray
+    patches: list[SnapshotPatch],
+    labels: list[Path],
+    choose: Callable[[str, np.ndarray], np.ndarray],
+    stats: BandStats,
+    grid: np.ndarray,
 ) -> Pixels:
-    """Pixels of ``patches`` (codes read from ``labels``), chosen by ``choose(codes) → mask``."""
+    """Pixels of ``patches`` (codes read from ``labels``), the row-major mask
+    ``choose(patch id, codes)`` of each."""
     parts = []
     for patch, label in zip(patches, labels, strict=True):
         codes = read_label(label).reshape(-1)
@@ -180,12 +189,13 @@ def summary_row(
     )
 
 
-FORESTS = {"oso-forest": "OSO forest, gap-filled features",
-           "raw-forest": "forest, raw series (clouds read)"}  # fmt: skip
-
-
 def fit_classifier(
-    name: str, train: Pixels, test: Pixels, lookup: np.ndarray, codes: np.ndarray, args
+    name: str,
+    train: Pixels,
+    test: Pixels,
+    lookup: np.ndarray,
+    codes: np.ndarray,
+    args: argparse.Namespace,
 ) -> str:
     """Fit one classifier (a ``FORESTS`` key, or a U-BARN size with an optional "-clear")
     on the training pixels and return its row on the test pixels."""
