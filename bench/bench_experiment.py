@@ -513,7 +513,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--size", type=int, default=64, help="patch side, pixels")
     parser.add_argument("--dates", type=int, default=30)
-    parser.add_argument("--model", default="tiny", help="U-BARN preset: tiny, or paper on a GPU")
+    parser.add_argument(
+        "--model", default="tiny", help="U-BARN preset: tiny, small (CPU), or paper on a GPU"
+    )
     parser.add_argument("--epochs", type=int, default=40, help="supervised U-BARN epochs")
     parser.add_argument("--pretrain-epochs", type=int, default=40)
     parser.add_argument("--epoch-crops", type=int, default=120, help="U-BARN crops per epoch")
