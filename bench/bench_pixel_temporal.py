@@ -47,6 +47,7 @@ from ml.models.ubarn_heads import MasterQueryPooling
 from ml.rf_features import features
 from ml.rf_model import fit, sample_pixels
 from ml.rf_predictor import block_pixels
+from ml.rf_train import DEFAULTS as RF_DEFAULTS
 
 TUBERS, SUNFLOWER, SOY = 12, 9, 8
 PREDICT_BATCH = 8192
@@ -209,11 +210,11 @@ def fit_classifier(
         forest = fit(x_train, train.codes, random_state=seed)
         seconds = time.perf_counter() - start
         return summary_row(FORESTS[name], codes, test.codes, forest.predict(x_test), seconds)
-    size, _, reading = name.partition("-")
-    config = replace(MODEL_SIZES[size], in_channels=c, mask_clouds=reading == "clear")
+    size, _, clear_only = name.partition("-")
+    config = replace(MODEL_SIZES[size], in_channels=c, mask_clouds=bool(clear_only))
     model = train_pixel_ubarn(config, train, lookup[train.codes], len(codes), args.steps, seed)
     seconds = time.perf_counter() - start
-    title = f"U-BARN without space, {size}, {'clear dates only' if reading else 'every date'}"
+    title = f"U-BARN without space, {size}, {'clear dates only' if clear_only else 'every date'}"
     return summary_row(title, codes, test.codes, codes[predict_pixel_ubarn(model, test)], seconds)
 
 
@@ -226,11 +227,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8_000, help="U-BARN training steps")
     parser.add_argument(
         "--classifiers", default="oso-forest,raw-forest,tiny,tiny-clear,paper",
-        help=f"some of {', '.join(FORESTS)} and U-BARN sizes (tiny, paper), with '-clear' "
-        "reading clear dates only",
+        help=f"some of {', '.join(FORESTS)} and U-BARN sizes ({', '.join(MODEL_SIZES)}), "
+        "each with '-clear' to read clear dates only",
     )  # fmt: skip
     parser.set_defaults(fractions="1.0")
     args = parse_args(parser)
+    args.classifiers = [name for name in args.classifiers.split(",") if name]
+    known = {*FORESTS, *MODEL_SIZES, *(f"{size}-clear" for size in MODEL_SIZES)}
+    if unknown := sorted(set(args.classifiers) - known):
+        parser.error(f"--classifiers: unknown {unknown}; known: {sorted(known)}")
     torch.set_num_threads(args.threads or torch.get_num_threads())
     seed = args.train_seeds[0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,7 +246,7 @@ def main() -> None:
         lookup, codes = classes.lookup(), np.asarray(classes.codes)
         train = label_subset(training_set.split("train"), args.fractions[0], seed)
         stats = compute_band_stats([p.dir for p in train], training_set.bands, seed=seed)
-        grid = common_grid([read_patch(p.dir).dates for p in train], 10)
+        grid = common_grid([read_patch(p.dir).dates for p in train], RF_DEFAULTS["grid_step"])
         masks = balanced_sample(train, lookup, args.per_class or None, seed)
         start = time.perf_counter()
         train_px = gather(train, [p.label for p in train], lambda pid, _: masks[pid], stats, grid)
@@ -254,7 +259,7 @@ def main() -> None:
               f"{len(test_px.codes):,} test pixels of {len(test)} patches "
               f"(true labels), read in {seconds:.0f} s", flush=True)  # fmt: skip
         print(f"\n| {' | '.join(COLUMNS)} |\n|{'---|' * len(COLUMNS)}", flush=True)
-        for name in filter(None, args.classifiers.split(",")):
+        for name in args.classifiers:
             print(fit_classifier(name, train_px, test_px, lookup, codes, args), flush=True)
 
 
