@@ -66,6 +66,7 @@ from ml.data.store import read_patch
 from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary
 from ml.metrics import mcnemar
 from ml.models.registry import load_predictor
+from ml.models.ubarn_sse import ENCODER_NORMS
 from ml.train.config import TrainConfig
 
 REGIMES = ("scratch", "frozen", "finetune")
@@ -207,8 +208,10 @@ class Bench:
     def ubarn_config(self, epochs: int, seed: int) -> dict[str, Any]:
         """U-BARN settings shared by every U-BARN stage of one training seed."""
         a = self.args
-        clouds = {"mask_clouds": True} if a.mask_clouds else {}  # absent: older kept runs match
-        return clouds | {
+        # absent at their defaults: older kept runs match
+        clouds = {"mask_clouds": True} if a.mask_clouds else {}
+        norm = {"encoder_norm": a.encoder_norm} if a.encoder_norm != "group" else {}
+        return clouds | norm | {
             "model": a.model,
             "epochs": epochs,
             "epoch_crops": a.epoch_crops,
@@ -546,6 +549,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--mask-clouds", action="store_true",
         help="U-BARN reads each pixel's clear dates only (cloudy ones masked in its attention)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--encoder-norm", choices=ENCODER_NORMS, default="group",
+        help="normalisation of U-BARN's spatial encoder: group (the paper's, per date crop) or"
+        " batch (keeps each date's absolute reflectance on small crops)",
     )  # fmt: skip
     parser.add_argument(
         "--head-lr", type=float, default=None,

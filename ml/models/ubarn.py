@@ -57,6 +57,9 @@ class UBarnConfig:
     mask_clouds: bool = False
     """Mask each pixel's cloudy dates (``clear`` False) as attention keys, in the encoder's
     transformer and in the head's pooling; a pixel with no clear date keeps them all."""
+    encoder_norm: str = "group"
+    """The SSE encoder's normalisation: "group" (the paper's, per date image) or "batch"
+    (keeps each date's absolute reflectance on small crops; ``ubarn_sse``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -120,7 +123,11 @@ class UBarnEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.sse = SpectroSpatialEncoder(
-            config.in_channels, config.encoder_widths, config.decoder_widths, config.d_model
+            config.in_channels,
+            config.encoder_widths,
+            config.decoder_widths,
+            config.d_model,
+            config.encoder_norm,
         )
         layer = nn.TransformerEncoderLayer(
             d_model=config.d_model,

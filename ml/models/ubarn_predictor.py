@@ -4,8 +4,11 @@ Map production slides a window over a tile and asks for class probabilities bloc
 block. U-BARN sees space (the SSE's receptive field), so blocks carry a halo of context
 that the map writer discards; the preferred window is the run's training patch size or
 ``MAP_WINDOW``, the larger. Blocks are normalised with the run's own statistics and dated
-like its training series. Cloud masks are not needed at inference: U-BARN takes every
-date, cloudy or not, as the paper does (clouds only matter for the pre-training loss).
+like its training series. The block's clear mask is computed from its cloud mask and
+no-data, as in training; only a network that masks clouds reads it (the paper's takes
+every date, cloudy or not). With the paper's GroupNorm encoder a window's statistics
+reach every pixel in it, so a pixel's probabilities depend on the rest of its window; a
+BatchNorm encoder (``encoder_norm="batch"``) reads each pixel's neighbourhood only.
 """
 
 from __future__ import annotations

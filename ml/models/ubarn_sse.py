@@ -7,6 +7,11 @@ conv, and up blocks that concatenate a 1×1-projected skip after a transposed co
 paper uses GroupNorm in the encoder (statistics per sample, so the batch composition does
 not leak into a date's features) and BatchNorm in the decoder, with reflect padding so that
 patch borders are not darkened by zeros.
+
+GroupNorm normalises each date's image over its own pixels: on a crop smaller than a field
+or two, it also takes away the date's absolute reflectance, which is what tells crops sown
+a few weeks apart from each other. ``encoder_norm="batch"`` (not the paper's) normalises
+the encoder with batch statistics instead, as the decoder does, and keeps it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import torch
 from torch import nn
 
 GROUPS = 4
+ENCODER_NORMS = ("group", "batch")
 
 
 def _conv_norm_relu(
@@ -34,11 +40,11 @@ def _conv_norm_relu(
 class DownBlock(nn.Module):
     """Halve the resolution: strided conv k4 s2 p1, conv 3×3, then a residual conv 3×3."""
 
-    def __init__(self, d_in: int, d_out: int) -> None:
+    def __init__(self, d_in: int, d_out: int, norm: str = "group") -> None:
         super().__init__()
-        self.down = _conv_norm_relu(d_in, d_in, "group", kernel=4, stride=2, padding=1)
-        self.conv = _conv_norm_relu(d_in, d_out, "group")
-        self.residual = _conv_norm_relu(d_out, d_out, "group")
+        self.down = _conv_norm_relu(d_in, d_in, norm, kernel=4, stride=2, padding=1)
+        self.conv = _conv_norm_relu(d_in, d_out, norm)
+        self.residual = _conv_norm_relu(d_out, d_out, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, d_in, H, W) → (N, d_out, H/2, W/2)."""
@@ -80,6 +86,7 @@ class SpectroSpatialEncoder(nn.Module):
         encoder_widths: channel width at each resolution level, finest first.
         decoder_widths: decoder width at each level; the last equals the encoder's.
         d_model: output width D.
+        encoder_norm: "group" (the paper's GroupNorm) or "batch" (BatchNorm, as the decoder).
     """
 
     def __init__(
@@ -88,18 +95,21 @@ class SpectroSpatialEncoder(nn.Module):
         encoder_widths: tuple[int, ...],
         decoder_widths: tuple[int, ...],
         d_model: int,
+        encoder_norm: str = "group",
     ) -> None:
         super().__init__()
+        if encoder_norm not in ENCODER_NORMS:
+            raise ValueError(f"encoder_norm must be one of {ENCODER_NORMS}, got {encoder_norm!r}")
         if len(encoder_widths) != len(decoder_widths) or len(encoder_widths) < 2:
             raise ValueError("encoder and decoder widths need the same length, at least 2")
         if encoder_widths[-1] != decoder_widths[-1]:
             raise ValueError("the deepest encoder and decoder widths must be equal")
         self.in_conv = nn.Sequential(
-            _conv_norm_relu(in_channels, encoder_widths[0], "group"),
-            _conv_norm_relu(encoder_widths[0], encoder_widths[0], "group"),
+            _conv_norm_relu(in_channels, encoder_widths[0], encoder_norm),
+            _conv_norm_relu(encoder_widths[0], encoder_widths[0], encoder_norm),
         )
         self.down = nn.ModuleList(
-            DownBlock(encoder_widths[i], encoder_widths[i + 1])
+            DownBlock(encoder_widths[i], encoder_widths[i + 1], encoder_norm)
             for i in range(len(encoder_widths) - 1)
         )
         self.up = nn.ModuleList(

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ml.models.ubarn import MODEL_SIZES, UBarnConfig
+from ml.models.ubarn_sse import ENCODER_NORMS
 
 REGIMES = ("scratch", "frozen", "finetune")
 DEVICES = ("auto", "cpu", "cuda")
@@ -91,6 +92,11 @@ class TrainConfig:
     so that it reads the clear observations only, as the forest's gap-filling does from the
     same cloud masks. False: the paper's encoder, which reads every date, clouds included,
     and must learn to ignore them. FR and FT runs must set it as their pre-training did."""
+    encoder_norm: str = "group"
+    """The spectro-spatial encoder's normalisation (``UBarnConfig.encoder_norm``): "group",
+    the paper's GroupNorm, which normalises each date's crop over its own pixels, or
+    "batch", BatchNorm, which keeps the date's absolute reflectance on crops no larger than
+    a field. FR and FT runs must set it as their pre-training did."""
     logit_adjustment: bool = True
     """Fine-tuning only: after training, subtract ``tau · log(class frequency)`` from the
     logits, ``tau`` chosen on the whole validation patches (``ml.train.logit_adjustment``;
@@ -100,7 +106,9 @@ class TrainConfig:
     @property
     def network(self) -> UBarnConfig:
         """The network of this run: its model preset's sizes, masking clouds or not."""
-        return replace(MODEL_SIZES[self.model], mask_clouds=self.mask_clouds)
+        return replace(
+            MODEL_SIZES[self.model], mask_clouds=self.mask_clouds, encoder_norm=self.encoder_norm
+        )
 
     @property
     def reference(self) -> date | None:
@@ -186,6 +194,10 @@ def resolve_config(config: dict[str, Any], stage: str) -> TrainConfig:
     _check(0.0 < cfg.label_fraction <= 1.0, "label_fraction must be in (0, 1]")
     _check(0.0 <= cfg.class_balance <= 1.0, "class_balance must be in [0, 1]")
     _check(0.0 <= cfg.crop_balance <= 1.0, "crop_balance must be in [0, 1]")
+    _check(
+        cfg.encoder_norm in ENCODER_NORMS,
+        f"encoder_norm must be one of {ENCODER_NORMS}, got {cfg.encoder_norm!r}",
+    )
     _check(cfg.regime in REGIMES, f"regime must be one of {REGIMES}, got {cfg.regime!r}")
     _check(
         0 <= cfg.head_warmup_epochs < cfg.epochs,

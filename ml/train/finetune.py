@@ -128,10 +128,14 @@ def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torc
     run = read_run(Path(cfg.pretrained), stage="pretrain")
     network = UBarnConfig.from_dict(run["network"])
     if network != cfg.network:
+        differ = [
+            f"{name} {value!r} (the config's: {getattr(cfg.network, name)!r})"
+            for name, value in network.to_dict().items()
+            if value != cfg.network.to_dict()[name]
+        ]
         raise ValueError(
-            f"the pretrained run is a {run['config']['model']!r} model"
-            f"{' masking clouds' if network.mask_clouds else ''}, the config asks for "
-            f"{cfg.model!r}{' masking clouds' if cfg.mask_clouds else ''}"
+            f"the pretrained run is a {run['config']['model']!r} model with "
+            f"{', '.join(differ)}; the config asks for {cfg.model!r}"
         )
     return run, load_encoder_weights(Path(cfg.pretrained))
 

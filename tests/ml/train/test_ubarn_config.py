@@ -33,6 +33,9 @@ def test_presets_follow_the_paper_and_the_cpu_budget() -> None:
 def test_keys_override_the_preset() -> None:
     cfg = resolve_config({"model": "paper", "epochs": 3, "lr": 1}, "finetune")
     assert (cfg.epochs, cfg.lr, cfg.patch_size) == (3, 1, 64)
+    assert cfg.network.encoder_norm == "group"  # the paper's
+    batch = resolve_config({"encoder_norm": "batch", "mask_clouds": True}, "finetune")
+    assert (batch.network.encoder_norm, batch.network.mask_clouds) == ("batch", True)
 
 
 @pytest.mark.parametrize(
@@ -61,6 +64,7 @@ def test_keys_override_the_preset() -> None:
         ({"regime": "frozen"}, "needs a pretrained run"),
         ({"regime": "scratch", "pretrained": "somewhere"}, "drop 'pretrained'"),
         ({"regime": "linear"}, "regime must be one of"),
+        ({"encoder_norm": "layer"}, "encoder_norm must be one of"),
         ({"head_warmup_epochs": -1}, "head_warmup_epochs must be within 0..9"),
         (
             {"regime": "finetune", "pretrained": "p", "epochs": 4, "head_warmup_epochs": 4},
@@ -104,12 +108,22 @@ def test_finetuning_refuses_a_pretraining_of_another_size(
         finetune.run(ctx, snapshot=snapshot, config=config)
 
 
-def test_finetuning_refuses_a_pretraining_that_reads_clouds_otherwise(
-    snapshot: Path, pretrained_run: Path, make_context
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"mask_clouds": True}, "'tiny' model with mask_clouds False \\(the config's: True\\)"),
+        (
+            {"encoder_norm": "batch"},
+            "'tiny' model with encoder_norm 'group' \\(the config's: 'batch'\\)",
+        ),
+    ],
+)
+def test_finetuning_refuses_a_pretraining_of_another_network(
+    setting: dict, message: str, snapshot: Path, pretrained_run: Path, make_context
 ) -> None:
     ctx = make_context("ft")
-    config = {"regime": "finetune", "pretrained": str(pretrained_run), "mask_clouds": True}
-    with pytest.raises(ValueError, match="'tiny' model, the config asks for 'tiny' masking"):
+    config = {"regime": "finetune", "pretrained": str(pretrained_run), **setting}
+    with pytest.raises(ValueError, match=message):
         finetune.run(ctx, snapshot=snapshot, config=config)
     assert not any(ctx.out_dir.iterdir())
 
