@@ -208,10 +208,7 @@ class Bench:
     def ubarn_config(self, epochs: int, seed: int) -> dict[str, Any]:
         """U-BARN settings shared by every U-BARN stage of one training seed."""
         a = self.args
-        # absent at their defaults: older kept runs match
-        clouds = {"mask_clouds": True} if a.mask_clouds else {}
-        norm = {"encoder_norm": a.encoder_norm} if a.encoder_norm != "group" else {}
-        return clouds | norm | {
+        config: dict[str, Any] = {
             "model": a.model,
             "epochs": epochs,
             "epoch_crops": a.epoch_crops,
@@ -223,6 +220,12 @@ class Bench:
             "patience": a.patience,
             "lr_patience": a.lr_patience,
         }
+        # set only away from their defaults, so that older kept runs match
+        if a.mask_clouds:
+            config["mask_clouds"] = True
+        if a.encoder_norm != TrainConfig.encoder_norm:
+            config["encoder_norm"] = a.encoder_norm
+        return config
 
     def finished(self, name: str, config: dict[str, Any]) -> dict[str, Any] | None:
         """The results of a finished run in a kept work folder (``--keep``), if any.
@@ -551,7 +554,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         help="U-BARN reads each pixel's clear dates only (cloudy ones masked in its attention)",
     )  # fmt: skip
     parser.add_argument(
-        "--encoder-norm", choices=ENCODER_NORMS, default="group",
+        "--encoder-norm", choices=ENCODER_NORMS, default=TrainConfig.encoder_norm,
         help="normalisation of U-BARN's spatial encoder: group (the paper's, per date crop) or"
         " batch (keeps each date's absolute reflectance on small crops)",
     )  # fmt: skip
