@@ -34,7 +34,7 @@ from ml.metrics import OVERALL_KEYS, mcnemar
 
 TRAINING_KEYS = (
     "model", "epochs", "lr", "batch_size", "patch_size", "patience", "seed", "device",
-    "mask_clouds",
+    "mask_clouds", "encoder_norm",
 )  # fmt: skip
 RF_TITLE, SCRATCH_TITLE = "Random Forest (OSO)", "U-BARN from scratch"
 
@@ -137,8 +137,8 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
             ``ctx.out_dir / seed-<n> / <stage>`` with several seeds.
         snapshot: the training-set snapshot every stage uses.
         config: label_fraction, epochs, pretrain_epochs, lr, batch_size, patch_size,
-            patience, seed, device, model, mask_clouds; ``seeds`` (a list) repeats the
-            comparison, replacing seed.
+            patience, seed, device, model, mask_clouds, encoder_norm; ``seeds`` (a list)
+            repeats the comparison, replacing seed.
     """
     config = {"label_fraction": 1.0, "seed": 0, **config}
     seeds = list(config.pop("seeds", None) or [config["seed"]])

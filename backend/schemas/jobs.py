@@ -72,6 +72,7 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
 Seeds = Annotated[list[int], BeforeValidator(_seed_list), AfterValidator(_distinct_seeds)]
 Device = Literal["auto", "cpu", "cuda"]
 ModelSize = Literal["tiny", "small", "paper"]
+EncoderNorm = Literal["group", "batch"]
 Regime = Literal["scratch", "frozen", "finetune"]
 
 
@@ -110,6 +111,10 @@ class TrainingParams(Source):
     mask_clouds: bool = False
     """Each pixel's attention reads its clear dates only (the cloud masks the forest's
     gap-filling reads); off: the paper's encoder, which reads every date, clouds included.
+    A pre-trained encoder is fine-tuned with the setting it was pre-trained with."""
+    encoder_norm: EncoderNorm = "group"
+    """The spatial encoder's normalisation: "group", the paper's, per date crop; "batch",
+    which keeps each date's absolute reflectance on small crops (``ml.models.ubarn_sse``).
     A pre-trained encoder is fine-tuned with the setting it was pre-trained with."""
 
 
@@ -194,6 +199,7 @@ class CompareParams(Source):
     seeds: Seeds | None = None
     device: Device = "auto"
     mask_clouds: bool = False
+    encoder_norm: EncoderNorm = "group"
 
 
 class SelftestParams(BaseModel):
@@ -245,6 +251,7 @@ FORM_CHOICES: dict[str, dict[str, str]] = {
         "finetune": "pre-trained, fine-tuned",
     },
     "model": {size: size for size in get_args(ModelSize)},
+    "encoder_norm": {"group": "group (the paper's)", "batch": "batch"},
     "device": {device: device for device in get_args(Device)},
 }
 """Each menu of the launch form: value → what the menu says. The kinds are those the page

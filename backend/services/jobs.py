@@ -69,7 +69,7 @@ def _check_pretraining(run: Run, params: dict[str, Any]) -> None:
         raise Invalid(
             f"Run {run.id} is a {run.kind} run, not a pre-training.", field="pretrained_run_id"
         )
-    for key in ("model", "mask_clouds"):
+    for key in ("model", "mask_clouds", "encoder_norm"):
         made, asked = run.params.get(key, PretrainParams.model_fields[key].default), params[key]
         if made != asked:
             raise Invalid(

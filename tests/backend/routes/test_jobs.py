@@ -18,6 +18,7 @@ from backend.schemas.jobs import (
     FORM_CHOICES,
     PARAMS,
     Device,
+    EncoderNorm,
     FinetuneParams,
     ModelSize,
     Regime,
@@ -50,7 +51,8 @@ def test_the_api_defaults_to_the_training_configs_recipe() -> None:
     documents as the default (class-centred crops, no loss weights, logit adjustment); the
     form starts from the API's defaults (next test)."""
     params = FinetuneParams(dataset_id=1)
-    for key in ("class_balance", "crop_balance", "logit_adjustment", "mask_clouds"):
+    keys = ("class_balance", "crop_balance", "logit_adjustment", "mask_clouds", "encoder_norm")
+    for key in keys:
         assert getattr(params, key) == getattr(TrainConfig, key), key
 
 
@@ -97,7 +99,7 @@ def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> 
     filled = {
         "epochs", "pretrain_epochs", "lr", "head_warmup_epochs", "class_balance",
         "crop_balance", "logit_adjustment", "label_fraction", "seed", "include_unreviewed",
-        "model", "device", "mask_clouds",
+        "model", "device", "mask_clouds", "encoder_norm",
     }  # fmt: skip
     assert filled <= shown.keys() & defaults.keys()
     for name in filled:
@@ -119,7 +121,9 @@ def test_the_launch_forms_menus_offer_what_the_api_accepts(reviewer: TestClient)
     assert get_args(Regime) == REGIMES
     assert set(get_args(ModelSize)) == PRESETS.keys()
     assert set(offered["kind"]) == PARAMS.keys() - {"selftest"}
-    for name, accepted in (("regime", Regime), ("model", ModelSize), ("device", Device)):
+    menus = (("regime", Regime), ("model", ModelSize), ("device", Device),
+             ("encoder_norm", EncoderNorm))  # fmt: skip
+    for name, accepted in menus:
         assert offered[name] == list(get_args(accepted)), name
     assert {name: list(menu) for name, menu in FORM_CHOICES.items()} == {
         name: offered[name] for name in FORM_CHOICES
@@ -238,6 +242,8 @@ def _pretraining(params: dict[str, Any]) -> int:
         ({"model": "tiny"}, {"mask_clouds": True}, "mask_clouds"),  # made before the setting
         ({"model": "tiny", "mask_clouds": True}, {}, "mask_clouds"),
         ({"model": "paper", "mask_clouds": False}, {"model": "tiny"}, "model"),
+        ({"model": "tiny"}, {"encoder_norm": "batch"}, "encoder_norm"),  # made before it
+        ({"model": "tiny", "encoder_norm": "batch"}, {}, "encoder_norm"),
     ],
 )
 def test_a_pretraining_is_fine_tuned_with_the_network_it_was_made_with(
@@ -258,6 +264,7 @@ def test_a_pretraining_is_fine_tuned_with_the_network_it_was_made_with(
     accepted = reviewer.post("/api/v1/jobs", json={"kind": "finetune", "params": same})
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["params"]["mask_clouds"] == made.get("mask_clouds", False)
+    assert accepted.json()["params"]["encoder_norm"] == made.get("encoder_norm", "group")
 
 
 def test_annotators_and_forged_requests_cannot_launch(

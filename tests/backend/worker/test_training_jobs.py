@@ -82,7 +82,7 @@ def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
 ) -> None:
     comparison_job = _launch("compare", dataset_id=ingested_dataset.id, include_unreviewed=True,
                              seeds="0, 1", epochs=1, pretrain_epochs=1, patience=7,
-                             device="cpu", mask_clouds=True)  # fmt: skip
+                             device="cpu", mask_clouds=True, encoder_norm="batch")  # fmt: skip
     assert job(comparison_job).params["seeds"] == [0, 1]  # as typed in the form, validated
     _work()
     assert job(comparison_job).state == "succeeded", job(comparison_job).error
@@ -93,7 +93,7 @@ def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
     for stage in ("scratch", "pretrain", "finetune"):  # the form's settings reach every trainer
         run = json.loads((out / "seed-1" / stage / "run.json").read_text())
         assert run["config"]["patience"] == 7 and run["config"]["seed"] == 1
-        assert run["network"]["mask_clouds"]
+        assert run["network"]["mask_clouds"] and run["network"]["encoder_norm"] == "batch"
 
     make_user("ann", "annotator")
     login(client, "ann")
