@@ -105,7 +105,8 @@ class TrainConfig:
 
     @property
     def network(self) -> UBarnConfig:
-        """The network of this run: its model preset's sizes, masking clouds or not."""
+        """The network of this run: its model preset's sizes, masking clouds or not, with
+        its encoder normalisation."""
         return replace(
             MODEL_SIZES[self.model], mask_clouds=self.mask_clouds, encoder_norm=self.encoder_norm
         )

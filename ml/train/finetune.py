@@ -128,10 +128,11 @@ def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torc
     run = read_run(Path(cfg.pretrained), stage="pretrain")
     network = UBarnConfig.from_dict(run["network"])
     if network != cfg.network:
+        asked = cfg.network.to_dict()
         differ = [
-            f"{name} {value!r} (the config's: {getattr(cfg.network, name)!r})"
+            f"{name} {value!r} (the config's: {asked[name]!r})"
             for name, value in network.to_dict().items()
-            if value != cfg.network.to_dict()[name]
+            if value != asked[name]
         ]
         raise ValueError(
             f"the pretrained run is a {run['config']['model']!r} model with "
