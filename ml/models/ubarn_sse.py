@@ -40,7 +40,7 @@ def _conv_norm_relu(
 class DownBlock(nn.Module):
     """Halve the resolution: strided conv k4 s2 p1, conv 3×3, then a residual conv 3×3."""
 
-    def __init__(self, d_in: int, d_out: int, norm: str = "group") -> None:
+    def __init__(self, d_in: int, d_out: int, norm: str) -> None:
         super().__init__()
         self.down = _conv_norm_relu(d_in, d_in, norm, kernel=4, stride=2, padding=1)
         self.conv = _conv_norm_relu(d_in, d_out, norm)
@@ -95,7 +95,7 @@ class SpectroSpatialEncoder(nn.Module):
         encoder_widths: tuple[int, ...],
         decoder_widths: tuple[int, ...],
         d_model: int,
-        encoder_norm: str = "group",
+        encoder_norm: str,
     ) -> None:
         super().__init__()
         if encoder_norm not in ENCODER_NORMS:
