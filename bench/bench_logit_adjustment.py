@@ -1,14 +1,14 @@
 """Logit adjustment on finished U-BARN runs: mean F1 for every strength, without retraining.
 
-Re-scores the fine-tuning runs of a work folder kept by ``bench_experiment.py --keep``:
-for each strength ``tau`` of ``ml.train.logit_adjustment.TAUS``, the logits minus
-``tau · log(class frequency among the run's labelled pixels)``, scored on the whole
-validation patches (what a run uses to choose ``tau``), on the test patches' stored
-labels and on the generator's true labels. Prints one table per run, the strength
-validation picks, and the per-class F1 that it changes most on the true labels. Runs
-trained with the adjustment switched on already score the chosen strength in their
-results.json; this shows the whole curve, and re-scores runs trained before the
-adjustment existed (or before it was chosen on whole patches).
+Re-scores the fine-tuning runs of a work folder kept by ``bench_experiment.py --keep``, for
+two priors (``ml.train.logit_adjustment``): the one runs use, the class frequencies of the
+crops the network trained on traded for the patches' raised to ``1 − tau``, and the one
+runs used before, which took the network to have learned the patches' frequencies (the
+logits minus ``tau · log(class frequency)``). Each candidate, the network's own decisions
+and every strength of ``TAUS`` under each prior, is scored on the whole validation patches
+(what a run chooses by), on the test patches' stored labels and on the generator's true
+labels. Prints one table per run, the candidate validation picks under each prior, and the
+per-class F1 that the crops' prior changes most on the true labels.
 
     .venv/bin/python bench/bench_logit_adjustment.py WORKDIR [--runs NAME,...] [--threads 2]
 """
@@ -16,6 +16,7 @@ adjustment existed (or before it was chosen on whole patches).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -26,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml.data.class_sampling import patch_class_counts  # noqa: E402
+from ml.data.class_sampling import ClassCentredCrops, patch_class_counts  # noqa: E402
 from ml.data.dataset import ClassMapping, SitsDataset  # noqa: E402
 from ml.data.normalise import BandStats  # noqa: E402
 from ml.data.snapshot import TrainingSet  # noqa: E402
@@ -36,16 +37,19 @@ from ml.models.registry import load_predictor  # noqa: E402
 from ml.models.ubarn_heads import SegmentationModel  # noqa: E402
 from ml.train.artifacts import read_run  # noqa: E402
 from ml.train.config import resolve_config  # noqa: E402
-from ml.train.data import whole_patches  # noqa: E402
+from ml.train.data import make_datasets, whole_patches  # noqa: E402
 from ml.train.logit_adjustment import (  # noqa: E402
     TAUS,
-    choose_tau,
+    ClassPriors,
+    bias_confusions,
+    choose,
     dataset_confusions,
-    log_prior,
-    mean_f1_by_tau,
+    mean_f1s,
     sample_logits,
-    tau_confusions,
 )
+
+PRIORS = ("crops", "patches")
+"""The two priors compared, in the order of their candidates after the unadjusted one."""
 
 
 def per_class_f1(confusion: np.ndarray) -> np.ndarray:
@@ -58,32 +62,49 @@ def confusions_on_both_labels(
     model: SegmentationModel,
     test: SitsDataset,
     true_labels: Sequence[np.ndarray],
-    prior: np.ndarray,
+    biases: Sequence[np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``tau_confusions`` of the whole test patches on their stored labels and on their true
+    """``bias_confusions`` of the whole test patches on their stored labels and on their true
     ones (``true_labels``: class indices of the same patches, in order, row-major), from
     one inference."""
-    k = len(prior)
-    on_stored, on_true = (np.zeros((len(TAUS), k, k), dtype=np.int64) for _ in range(2))
+    k = len(biases[0])
+    on_stored, on_true = (np.zeros((len(biases), k, k), dtype=np.int64) for _ in range(2))
     logits = sample_logits(model, test, torch.device("cpu"), nullcontext)
     for (sample, labels), true in zip(logits, true_labels, strict=True):
-        on_stored += tau_confusions(sample, labels, prior)
-        on_true += tau_confusions(sample, true, prior)
+        on_stored += bias_confusions(sample, labels, biases)
+        on_true += bias_confusions(sample, true, biases)
     return on_stored, on_true
 
 
+def run_priors(folder: Path, run: dict, stored: TrainingSet, classes: ClassMapping) -> dict:
+    """{"crops": ..., "patches": ...} ``ClassPriors`` of a run: the crops its best weights
+    trained on, replayed from the run's config, and its labelled patches."""
+    cfg = resolve_config(run["config"], "finetune")
+    by_id = {p.id: p for p in stored.split("train")}
+    labelled = [by_id[i] for i in run["train_patches"]]
+    counts = patch_class_counts(labelled, classes.lookup())
+    crops = ClassCentredCrops(counts, cfg.crop_balance) if cfg.crop_balance else None
+    stats = BandStats.from_dict(run["normalisation"])
+    train, _, _ = make_datasets(
+        stored, labelled, cfg, stats, classes, max_dates=run["max_dates"], whole_test=True,
+        class_crops=crops,
+    )  # fmt: skip
+    results = json.loads((folder / "runs" / run["name"] / "results.json").read_text())
+    seen = train.crop_class_counts(range(results["best_epoch"] + 1))
+    totals = counts.sum(0)
+    return {"crops": ClassPriors(seen, totals), "patches": ClassPriors(totals, totals)}
+
+
 def rescore(folder: Path, name: str) -> None:
-    """Print the strength table of one run of the work folder."""
+    """Print the candidates' table of one run of the work folder."""
     run_dir = folder / "runs" / name
-    run = read_run(run_dir, stage="finetune")
+    run = {**read_run(run_dir, stage="finetune"), "name": name}
     cfg = resolve_config(run["config"], "finetune")
     stored = TrainingSet.load(folder / "data" / "snapshot.json")
     true = TrainingSet.load(folder / "data" / "snapshot-reference.json")
     classes = ClassMapping.from_nomenclature(stored.nomenclature)
-    by_id = {p.id: p for p in stored.split("train")}
-    labelled = [by_id[i] for i in run["train_patches"]]
     lookup = classes.lookup()
-    prior = log_prior(patch_class_counts(labelled, lookup).sum(0))
+    priors = run_priors(folder, run, stored, classes)
     stats = BandStats.from_dict(run["normalisation"])
     model = load_predictor(run_dir, device="cpu").model
 
@@ -94,31 +115,45 @@ def rescore(folder: Path, name: str) -> None:
     test = whole_patches(stored.split("test"), cfg, stats, classes, max_dates=max_dates)
     true_labels = [lookup[read_label(p.label)].reshape(-1) for p in true.split("test")]
     codes = list(classes.codes)
+    # one pass over each split: the unadjusted candidate, then each prior's strengths
+    biases = [priors["crops"].candidates()[0]]
+    for prior in PRIORS:
+        biases += priors[prior].candidates()[1:]
     cpu = torch.device("cpu")
-    on_val = mean_f1_by_tau(dataset_confusions(model, val, prior, cpu, nullcontext), codes)
-    stored_confusions, true_confusions = confusions_on_both_labels(model, test, true_labels, prior)
-    on_stored = mean_f1_by_tau(stored_confusions, codes)
-    on_true = mean_f1_by_tau(true_confusions, codes)
-    chosen = choose_tau(on_val)
+    on_val = mean_f1s(dataset_confusions(model, val, biases, cpu, nullcontext), codes)
+    stored_confusions, true_confusions = confusions_on_both_labels(model, test, true_labels, biases)
+    on_stored, on_true = mean_f1s(stored_confusions, codes), mean_f1s(true_confusions, codes)
 
     print(f"\n{name} ({cfg.regime}, {cfg.label_fraction:.0%} labels, seed {cfg.seed})\n")
-    print("| tau | val mF1 | test mF1 (stored labels) | test mF1 (true labels) |")
-    print("|---|---|---|---|")
-    for tau in TAUS:
-        label, true_mf1 = f"{tau}", f"{100 * on_true[tau]:.1f}"
-        if tau == chosen:
-            label, true_mf1 = f"{tau} (chosen)", f"**{true_mf1}**"
-        print(f"| {label} | {100 * on_val[tau]:.1f} | {100 * on_stored[tau]:.1f} | {true_mf1} |")
-    before, after = (per_class_f1(true_confusions[TAUS.index(t)]) for t in (0.0, chosen))
+    print("| prior | tau | val mF1 | test mF1 (stored labels) | test mF1 (true labels) |")
+    print("|---|---|---|---|---|")
+    rows = [("none", "—", 0)]
+    for i, prior in enumerate(PRIORS):
+        rows += [(prior, f"{tau}", 1 + i * len(TAUS) + j) for j, tau in enumerate(TAUS)]
+    chosen = {}
+    for i, prior in enumerate(PRIORS):
+        family = [0, *range(1 + i * len(TAUS), 1 + (i + 1) * len(TAUS))]
+        chosen[prior] = family[choose([on_val[c] for c in family])]
+    for prior, tau, c in rows:
+        picked = [p for p in PRIORS if chosen[p] == c]
+        mark = f" (chosen, {' and '.join(picked)})" if picked else ""
+        true_mf1 = f"{100 * on_true[c]:.1f}"
+        print(
+            f"| {prior} | {tau}{mark} | {100 * on_val[c]:.1f} | {100 * on_stored[c]:.1f} | "
+            f"{f'**{true_mf1}**' if picked else true_mf1} |"
+        )
+    before, after = (per_class_f1(true_confusions[c]) for c in (0, chosen["crops"]))
     support = true_confusions[0].sum(1)
     names = {c.code: c.name_en for c in stored.nomenclature.classes}
+    shares = {p: priors[p].seen / priors[p].seen.sum() for p in PRIORS}
     order = np.argsort(-np.abs(after - before))
-    print(f"\nper-class F1 on the true labels, tau 0 → {chosen} (largest changes):")
+    print("\nper-class F1 on the true labels, unadjusted → the crops' prior's choice:")
     for i in order[:8]:
         if support[i]:
             print(
                 f"  {names[codes[i]]}: {100 * before[i]:.1f} → {100 * after[i]:.1f} "
-                f"({support[i]} px, training share {100 * np.exp(prior[i]):.2f} %)"
+                f"({support[i]} px; share of the crops {100 * shares['crops'][i]:.2f} %, "
+                f"of the patches {100 * shares['patches'][i]:.2f} %)"
             )
 
 

@@ -139,8 +139,9 @@ class FinetuneParams(TrainingParams):
     """Crops around classes drawn ∝ (pixel count)^(1 − crop_balance): 1 every class as often,
     0 uniform crops, as in the paper; 0.5 (with no loss weights) did best on the benchmark."""
     logit_adjustment: bool = True
-    """After training, shift the logits towards a uniform class prior by a strength chosen on
-    the validation split (0 when none helps), for test scores and maps; off: the paper's."""
+    """After training, trade the class prior the network learned from its crops for one
+    between the patches' and a uniform one, by a strength chosen on the validation split
+    (none when none helps), for test scores and maps; off: the paper's."""
     pretrained_run_id: int | None = None
 
     @model_validator(mode="after")

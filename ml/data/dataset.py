@@ -14,7 +14,7 @@ in the middle of an epoch sees exactly the samples an uninterrupted one would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -187,20 +187,33 @@ class SitsDataset(Dataset):
             return np.arange(n)
         return np.unique(np.linspace(0, n - 1, self.max_dates).round().astype(np.int64))
 
+    def _rng(self, epoch: int, index: int) -> np.random.Generator:
+        """The generator of every random choice of one sample."""
+        return np.random.default_rng([self.seed, epoch, index])
+
+    def _draw(self, rng: np.random.Generator, index: int) -> tuple[int, int]:
+        """(patch index, class index) of sample ``index``; class 0 when crops are uniform."""
+        if self.class_crops is not None:
+            return self.class_crops.draw(rng)
+        return index % len(self.patches), 0
+
+    def _crop(
+        self, rng: np.random.Generator, codes: np.ndarray | None, k: int, h: int, w: int
+    ) -> tuple[slice, slice]:
+        """The window of an h×w patch with label ``codes``: around a pixel of class index
+        ``k`` with class crops (only they look up the whole label), else ``_window``'s."""
+        holding = None
+        if self.class_crops is not None and codes is not None:
+            holding = self.class_crops.pixel(self.lookup[codes], k, rng)
+        return self._window(h, w, rng, holding)
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        crops, k = self.class_crops, 0
-        if crops is not None:
-            patch_index, k = crops.draw(rng)
-        else:
-            patch_index = index % len(self.patches)
+        rng = self._rng(self.epoch, index)
+        patch_index, k = self._draw(rng, index)
         patch = self.patches[patch_index]
         data = read_patch(patch.dir)
         codes = None if self.lookup is None else np.asarray(read_label(patch.label))
-        holding = None
-        if crops is not None and codes is not None:  # only class crops look up the whole label
-            holding = crops.pixel(self.lookup[codes], k, rng)
-        rows, cols = self._window(data.series.shape[2], data.series.shape[3], rng, holding)
+        rows, cols = self._crop(rng, codes, k, *data.series.shape[2:])
         label = None if codes is None else self.lookup[codes[rows, cols]]
         which = self._dates(data.series.shape[0], rng)
         series = np.asarray(data.series[which, :, rows, cols])
@@ -212,6 +225,31 @@ class SitsDataset(Dataset):
                     series, clear = np.flip(series, axis), np.flip(clear, axis)
                     label = np.flip(label, axis) if label is not None else None
         return self._pack(self.stats.apply(series), clear, days, label)
+
+    def crop_class_counts(self, epochs: Iterable[int]) -> np.ndarray:
+        """Labelled pixels per class index (K,) in the training crops of ``epochs``.
+
+        The class frequencies a network trained on this dataset learned as its prior, which
+        class-centred crops move far from the patches' (``ml.train.logit_adjustment``).
+        Replays the crops from their seeds (the same draws as ``__getitem__``, flips aside,
+        which move no pixel out of a crop) reading labels only, each patch's once.
+        """
+        if self.lookup is None:
+            raise ValueError("crop class counts need classes")
+        n_classes = int(self.lookup.max()) + 1
+        counts = np.zeros(n_classes, dtype=np.int64)
+        labels: dict[int, np.ndarray] = {}
+        for epoch in epochs:
+            for index in range(len(self)):
+                rng = self._rng(epoch, index)
+                patch_index, k = self._draw(rng, index)
+                if patch_index not in labels:
+                    labels[patch_index] = np.asarray(read_label(self.patches[patch_index].label))
+                codes = labels[patch_index]
+                rows, cols = self._crop(rng, codes, k, *codes.shape)
+                crop = self.lookup[codes[rows, cols]].reshape(-1)
+                counts += np.bincount(crop[crop >= 0], minlength=n_classes)
+        return counts
 
     def _pack(
         self, x: np.ndarray, clear: np.ndarray, days: np.ndarray, label: np.ndarray | None

@@ -98,10 +98,11 @@ class TrainConfig:
     "batch", BatchNorm, which keeps the date's absolute reflectance on crops no larger than
     a field. FR and FT runs must set it as their pre-training did."""
     logit_adjustment: bool = True
-    """Fine-tuning only: after training, subtract ``tau · log(class frequency)`` from the
-    logits, ``tau`` chosen on the whole validation patches (``ml.train.logit_adjustment``;
-    0 when no strength beats the network's own decisions), for the test scores and the
-    maps. False: the paper's argmax."""
+    """Fine-tuning only: after training, replace the class prior the network learned from
+    its training crops by the patches' raised to ``1 − tau`` (0: the patches' prior, 1: a
+    uniform one), ``tau`` chosen on the whole validation patches
+    (``ml.train.logit_adjustment``; none when no strength beats the network's own
+    decisions), for the test scores and the maps. False: the paper's argmax."""
 
     @property
     def network(self) -> UBarnConfig:

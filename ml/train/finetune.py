@@ -8,9 +8,10 @@ simulated by keeping a seeded fraction of the training patches. Mean F1 weighs r
 classes as much as common ones, and the forest it is compared with samples pixels per
 class; two settings rebalance the network's training too: class weights in the loss
 (``class_balance``) and crops placed around pixels of classes drawn to show rare classes
-more often (``crop_balance``, ``ml.data.class_sampling``); after training, the logits are
-moved towards a uniform class prior by a strength chosen on validation
-(``logit_adjustment``, ``ml.train.logit_adjustment``).
+more often (``crop_balance``, ``ml.data.class_sampling``); after training, the class prior
+the network learned from its crops is traded for one between the patches' and a uniform
+one, by a strength chosen on validation (``logit_adjustment``,
+``ml.train.logit_adjustment``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from ml.train.evaluate import (
     predict_test,
     segmentation_loss,
 )
-from ml.train.logit_adjustment import fit_logit_adjustment
+from ml.train.logit_adjustment import ClassPriors, fit_logit_adjustment
 
 
 class FinetuneTrainer(Trainer):
@@ -186,15 +187,18 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         # Whole-patch passes take minutes on a CPU after the last epoch: say what is running.
         val_patches = training_set.split("val")
         ctx.progress(1.0, f"choosing the logit adjustment on {len(val_patches)} validation patches")
+        # the best weights trained on the crops of epochs 0 … best_epoch
+        seen = train.crop_class_counts(range(fit.best_epoch + 1))
         adjustment = fit_logit_adjustment(
             trainer.model,
             whole_patches(val_patches, cfg, stats, classes, max_dates=max_dates),
-            patch_counts.sum(0),
+            ClassPriors(seen, patch_counts.sum(0)),
             codes,
             trainer.device,
             trainer.autocast,
         )
-    bias = None if adjustment is None else torch.from_numpy(adjustment.bias).to(trainer.device)
+    saved_bias = None if adjustment is None else adjustment.bias
+    bias = None if saved_bias is None else torch.from_numpy(saved_bias).to(trainer.device)
     ignore = sorted(int(c) for c in nomenclature.ignore_codes)
     ctx.progress(1.0, f"scoring the {len(test.patches)} test patches")
     y_true, y_pred, speed = predict_test(
@@ -230,7 +234,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         "nomenclature": nomenclature.to_dict(),
         "snapshot": training_set.id,
         "max_dates": train.max_dates,
-        "logit_bias": None if adjustment is None else adjustment.bias.tolist(),
+        "logit_bias": None if saved_bias is None else saved_bias.tolist(),
         "train_patches": [p.id for p in labelled],
         "pretrained_snapshot": pretrained["snapshot"] if pretrained else None,
     }

@@ -1,15 +1,20 @@
-"""Post-hoc logit adjustment: trade a network's bias towards common classes for mean F1.
+"""Post-hoc logit adjustment: trade a network's learned class prior for mean F1.
 
-A network trained on dense patches learns the classes' frequencies as a prior and, where
-a rare class looks like a common one, names the common one. Mean F1 weighs the rare class
-as much, and the forest it is compared with samples its training pixels per class, which
-amounts to a uniform prior. Subtracting ``tau · log(class frequency)`` from the logits
-(Menon et al., "Long-tail learning via logit adjustment", ICLR 2021) moves the decision
-towards that uniform prior after training, where loss weights mostly fade once a network
-fits its training pixels. ``tau`` is chosen on the whole validation patches (0 keeps the
-network's own decisions, 1 the fully balanced ones; the centred crops that epochs are
-scored on hold a quarter of the pixels, too few of the rare classes to choose by) and
-saved with the run, so test scores and maps use the same correction.
+A network learns the class frequencies of the pixels it trains on as a prior and, where a
+rare class looks like a common one, names the common one. Mean F1 weighs the rare class as
+much, and the forest it is compared with samples its training pixels per class, which
+amounts to a uniform prior. Class-centred crops (``crop_balance``) show the rare classes
+far more often than the patches hold them, so a network trained on them can err the other
+way and name a rare class over a common look-alike. The adjustment (Menon et al.,
+"Long-tail learning via logit adjustment", ICLR 2021) replaces the prior the network
+learned, the class frequencies of its training crops, by the patches' raised to
+``1 − tau``: 0 gives the decisions of a network trained on the patches' own frequencies,
+1 the balanced ones, above 1 over-corrects. Without class crops both frequencies are about
+the same and ``tau`` reduces to subtracting ``tau · log(class frequency)``. ``tau`` is
+chosen on the whole validation patches, the network's own decisions among the candidates
+(the centred crops that epochs are scored on hold a quarter of the pixels, too few of the
+rare classes to choose by), and saved with the run, so test scores and maps use the same
+correction.
 """
 
 from __future__ import annotations
@@ -27,20 +32,44 @@ from ml.metrics import report_from_confusion
 from ml.models.ubarn_heads import SegmentationModel
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-"""Candidate strengths, from none to over-correction (a network trained with class
-weights has already moved part of the way)."""
+"""Candidate strengths, from the patches' prior to over-correction (a network trained with
+class weights has already moved part of the way)."""
 
 
-def log_prior(counts: np.ndarray) -> np.ndarray:
-    """Log frequency of each class among the labelled training pixels (K,).
+@dataclass(frozen=True)
+class ClassPriors:
+    """Labelled pixels per class index (K,) that a network trained on (``seen``: its
+    training crops, ``SitsDataset.crop_class_counts``) and that its labelled patches hold
+    (``labelled``)."""
 
-    A class no training pixel shows gets the commonest class's frequency, so it is never
-    favoured: the network never learned it, and −inf would make it win everywhere.
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    if not counts.any():
-        raise ValueError("the labelled patches hold no labelled pixel")
-    return np.log(np.where(counts > 0, counts, counts.max()) / counts.sum()).astype(np.float32)
+    seen: np.ndarray
+    labelled: np.ndarray
+
+    def __post_init__(self) -> None:
+        if not np.asarray(self.seen).any() or not np.asarray(self.labelled).any():
+            raise ValueError("the labelled patches hold no labelled pixel")
+
+    def bias(self, tau: float) -> np.ndarray:
+        """Per-class bias (K,) to subtract from the logits at strength ``tau``:
+        ``log(seen frequency) − (1 − tau) · log(labelled frequency)``.
+
+        A class the training crops never showed gets the largest bias of the others, so it
+        is never favoured: the network never learned it, and −inf would make it win.
+        """
+        seen = np.asarray(self.seen, dtype=np.float64)
+        labelled = np.asarray(self.labelled, dtype=np.float64)
+        shown = seen > 0
+        out = np.empty(len(seen))
+        out[shown] = np.log(seen[shown] / seen.sum()) - (1.0 - tau) * np.log(
+            labelled[shown] / labelled.sum()
+        )
+        out[~shown] = out[shown].max()
+        return out.astype(np.float32)
+
+    def candidates(self, taus: Sequence[float] = TAUS) -> list[np.ndarray]:
+        """The biases validation chooses among: none (the network's own decisions) first,
+        then one per strength."""
+        return [np.zeros(len(self.seen), np.float32), *(self.bias(tau) for tau in taus)]
 
 
 def adjusted_logits(logits: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -51,17 +80,17 @@ def adjusted_logits(logits: torch.Tensor, bias: torch.Tensor | None) -> torch.Te
     return logits - bias.to(logits.device, logits.dtype).reshape(shape)
 
 
-def tau_confusions(
-    logits: np.ndarray, labels: np.ndarray, prior: np.ndarray, taus: Sequence[float] = TAUS
+def bias_confusions(
+    logits: np.ndarray, labels: np.ndarray, biases: Sequence[np.ndarray]
 ) -> np.ndarray:
-    """Confusion matrices (len(taus), K, K) of pixels with logits (N, K) and class indices
-    (N,), for each strength; pixels labelled −1 are left out."""
+    """Confusion matrices (len(biases), K, K) of pixels with logits (N, K) and class indices
+    (N,), for the logits minus each bias; pixels labelled −1 are left out."""
     k = logits.shape[1]
     keep = labels != IGNORE_INDEX
     logits, labels = logits[keep], labels[keep]
-    out = np.zeros((len(taus), k, k), dtype=np.int64)
-    for i, tau in enumerate(taus):
-        predicted = (logits - tau * prior).argmax(1)
+    out = np.zeros((len(biases), k, k), dtype=np.int64)
+    for i, bias in enumerate(biases):
+        predicted = (logits - bias).argmax(1)
         out[i] = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
     return out
 
@@ -86,60 +115,72 @@ def sample_logits(
 def dataset_confusions(
     model: SegmentationModel,
     dataset: SitsDataset,
-    prior: np.ndarray,
+    biases: Sequence[np.ndarray],
     device: torch.device,
     autocast: Callable[[], AbstractContextManager[Any]],
-    taus: Sequence[float] = TAUS,
 ) -> np.ndarray:
-    """``tau_confusions`` summed over a dataset's samples (the whole validation patches, to
+    """``bias_confusions`` summed over a dataset's samples (the whole validation patches, to
     choose ``tau``)."""
-    total = np.zeros((len(taus), len(prior), len(prior)), dtype=np.int64)
+    k = len(biases[0])
+    total = np.zeros((len(biases), k, k), dtype=np.int64)
     for logits, labels in sample_logits(model, dataset, device, autocast):
-        total += tau_confusions(logits, labels, prior, taus)
+        total += bias_confusions(logits, labels, biases)
     return total
 
 
-def mean_f1_by_tau(
-    confusions: np.ndarray, codes: Sequence[int], taus: Sequence[float] = TAUS
-) -> dict[float, float]:
-    """Mean F1 for each strength ``tau``, from ``tau_confusions``."""
-    return {
-        tau: report_from_confusion(confusion, list(codes))["mean_f1"]
-        for tau, confusion in zip(taus, confusions, strict=True)
-    }
+def mean_f1s(confusions: np.ndarray, codes: Sequence[int]) -> list[float]:
+    """Mean F1 of each confusion matrix of ``bias_confusions``."""
+    return [report_from_confusion(confusion, list(codes))["mean_f1"] for confusion in confusions]
 
 
-def choose_tau(scores: dict[float, float]) -> float:
-    """The strength with the best validation mean F1; the weakest one on ties."""
-    best = max(scores.values())
-    return min(tau for tau, score in scores.items() if score >= best)
+def choose(scores: Sequence[float]) -> int:
+    """Index of the best score; the first one on ties (candidates go from the weakest
+    adjustment to the strongest)."""
+    return int(np.argmax(scores))
 
 
 @dataclass(frozen=True)
 class LogitAdjustment:
-    """The chosen strength, the validation mean F1 of every candidate, and the per-class
-    bias (``tau · log prior``) that test scores and maps subtract from the logits."""
+    """The chosen strength (None: no strength beat the network's own decisions), the
+    validation mean F1 without adjustment and at every strength, the pixel counts of the
+    priors, and the per-class bias that test scores and maps subtract from the logits
+    (None: none)."""
 
-    tau: float
+    tau: float | None
+    val_unadjusted: float
     val_mean_f1: dict[float, float]
-    bias: np.ndarray
+    priors: ClassPriors
+    bias: np.ndarray | None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures for results.json."""
-        return {"tau": self.tau, "val_mF1_by_tau": {str(t): s for t, s in self.val_mean_f1.items()}}
+        return {
+            "tau": self.tau,
+            "val_mF1_unadjusted": self.val_unadjusted,
+            "val_mF1_by_tau": {str(t): s for t, s in self.val_mean_f1.items()},
+            "crop_class_pixels": np.asarray(self.priors.seen).tolist(),
+            "patch_class_pixels": np.asarray(self.priors.labelled).tolist(),
+        }
 
 
 def fit_logit_adjustment(
     model: SegmentationModel,
     val: SitsDataset,
-    counts: np.ndarray,
+    priors: ClassPriors,
     codes: Sequence[int],
     device: torch.device,
     autocast: Callable[[], AbstractContextManager[Any]],
+    taus: Sequence[float] = TAUS,
 ) -> LogitAdjustment:
-    """Choose ``tau`` on ``val`` (whole validation patches) for a model trained on ``counts``
-    pixels per class."""
-    prior = log_prior(counts)
-    scores = mean_f1_by_tau(dataset_confusions(model, val, prior, device, autocast), codes)
-    tau = choose_tau(scores)
-    return LogitAdjustment(tau, scores, (tau * prior).astype(np.float32))
+    """Choose the strength on ``val`` (whole validation patches) for a model trained with
+    these class ``priors``."""
+    biases = priors.candidates(taus)
+    scores = mean_f1s(dataset_confusions(model, val, biases, device, autocast), codes)
+    best = choose(scores)
+    return LogitAdjustment(
+        tau=None if best == 0 else taus[best - 1],
+        val_unadjusted=scores[0],
+        val_mean_f1=dict(zip(taus, scores[1:], strict=True)),
+        priors=priors,
+        bias=None if best == 0 else biases[best],
+    )

@@ -16,8 +16,11 @@ from tests.conftest import login
 LABELS = [1, 2, 3]
 
 
-def _make_run(name: str, y_true: np.ndarray, y_pred: np.ndarray, *, plot: bool = False) -> int:
+def _make_run(
+    name: str, y_true: np.ndarray, y_pred: np.ndarray, *, plot: bool = False, **metrics: object
+) -> int:
     report = evaluation_report(y_true, y_pred, LABELS, names={1: "wheat", 2: "maize", 3: "forest"})
+    report.update(metrics)
     with db.get_sessionmaker()() as session:
         run = Run(
             kind="train_rf", name=name, params={"seed": 0}, metrics=report, out_dir=f"runs/{name}"
@@ -99,3 +102,29 @@ def test_comparison_page_bounds_a_p_value_that_underflows(runs) -> None:  # noqa
     assert client.get(f"/runs/compare?a={a}&b={b}").text.count("p = <b>") == 1
     page = client.get(f"/runs/compare?a={right}&b={wrong}").text
     assert "p <b>&lt; 1e-300</b>" in page and "p = <b>0</b>" not in page
+
+
+@pytest.mark.parametrize(
+    ("adjustment", "shown"),
+    [
+        (
+            {"tau": 0.5, "val_mF1_unadjusted": 0.61, "val_mF1_by_tau": {"0.0": 0.6, "0.5": 0.7}},
+            "τ = 0.5 (validation mean F1 0.610 without, 0.700 with)",
+        ),
+        (
+            {"tau": None, "val_mF1_unadjusted": 0.61, "val_mF1_by_tau": {"0.0": 0.6}},
+            "τ = none (validation mean F1 0.610; no strength did better)",
+        ),
+        # a run from before the unadjusted score was saved: its tau 0 was the unadjusted one
+        (
+            {"tau": 1.0, "val_mF1_by_tau": {"0.0": 0.6, "1.0": 0.7}},
+            "τ = 1.0 (validation mean F1 0.600 without, 0.700 with)",
+        ),
+    ],
+)
+def test_run_page_says_what_the_logit_adjustment_did(runs, adjustment, shown) -> None:  # noqa: ANN001
+    client, *_ = runs
+    y_true = np.array([1, 2, 3])
+    run = _make_run("adjusted", y_true, y_true, logit_adjustment=adjustment)
+    page = client.get(f"/runs/{run}")
+    assert page.status_code == 200 and f'id="logit-adjustment">{shown}</td>' in page.text

@@ -10,7 +10,7 @@ import pytest
 from affine import Affine
 
 from ml.data.class_sampling import ClassCentredCrops, patch_class_counts
-from ml.data.dataset import ClassMapping, SitsDataset
+from ml.data.dataset import Augmentation, ClassMapping, SitsDataset
 from ml.data.normalise import BandStats
 from ml.data.snapshot import SnapshotPatch
 from ml.data.store import S2_BANDS, PatchData, write_label, write_patch
@@ -141,3 +141,32 @@ def test_training_crops_show_the_rare_class_far_more_often(patches) -> None:
     uniform, balanced = share(None), share(ClassCentredCrops(counts, 1.0))
     assert uniform < 0.1
     assert balanced > 0.4
+
+
+@pytest.mark.parametrize("balance", [None, 1.0])
+def test_crop_class_counts_replay_the_crops_the_network_trained_on(patches, balance) -> None:
+    counts = patch_class_counts(patches, PASTIS.lookup())
+    crops = None if balance is None else ClassCentredCrops(counts, balance)
+    data = SitsDataset(
+        patches, STATS, max_dates=3, patch_size=8, classes=PASTIS, epoch_size=50,
+        augmentation=Augmentation(), class_crops=crops,
+    )  # fmt: skip
+    expected = np.zeros(len(PASTIS.codes), np.int64)
+    for epoch in (0, 1, 2):
+        data.set_epoch(epoch)
+        for i in range(len(data)):
+            label = data[i]["label"].numpy()
+            expected += np.bincount(label[label >= 0], minlength=len(PASTIS.codes))
+    assert data.crop_class_counts(range(3)).tolist() == expected.tolist()
+    rare = PASTIS.codes.index(RARE)
+    share, in_patches = expected[rare] / expected.sum(), counts[:, rare].sum() / counts.sum()
+    if balance:  # balanced crops: a prior far from the patches' for the network to learn
+        assert share > 10 * in_patches
+    else:
+        assert share < 2 * in_patches
+
+
+def test_crop_class_counts_need_classes(patches) -> None:
+    unlabelled = SitsDataset(patches, STATS, max_dates=3, patch_size=8)
+    with pytest.raises(ValueError, match="need classes"):
+        unlabelled.crop_class_counts(range(1))

@@ -17,7 +17,7 @@ from ml.models.registry import load_predictor
 from ml.models.ubarn import MODEL_SIZES
 from ml.models.ubarn_heads import SegmentationModel
 from ml.train import finetune, pretrain
-from ml.train.logit_adjustment import TAUS, log_prior
+from ml.train.logit_adjustment import TAUS, ClassPriors
 
 pytestmark = pytest.mark.slow
 
@@ -90,16 +90,24 @@ def test_full_tiny_pretrain_and_finetune(
     ):
         assert (ctx.out_dir / name).is_file(), name
 
-    # the logit adjustment: chosen on validation, saved for the maps (log prior × tau)
+    # the logit adjustment: the crops' class frequencies traded for the patches' at a
+    # strength chosen on validation (or none), saved for the maps
     run = json.loads((ctx.out_dir / "run.json").read_text())
     adjustment = results["logit_adjustment"]
-    assert adjustment["tau"] in TAUS and set(adjustment["val_mF1_by_tau"]) == {str(t) for t in TAUS}
-    assert adjustment["val_mF1_by_tau"][str(adjustment["tau"])] == max(
-        adjustment["val_mF1_by_tau"].values()
-    )
+    assert set(adjustment["val_mF1_by_tau"]) == {str(t) for t in TAUS}
+    scores = [adjustment["val_mF1_unadjusted"], *adjustment["val_mF1_by_tau"].values()]
     classes = ClassMapping.from_nomenclature(training_set.nomenclature)
     counts = patch_class_counts(training_set.split("train"), classes.lookup()).sum(0)
-    np.testing.assert_allclose(run["logit_bias"], adjustment["tau"] * log_prior(counts), atol=1e-6)
+    assert adjustment["patch_class_pixels"] == counts.tolist()
+    seen = np.array(adjustment["crop_class_pixels"])
+    crops = (results["best_epoch"] + 1) * len(training_set.split("train"))
+    assert seen.sum() == crops * 16 * 16  # the crops of the best epoch's weights, all labelled
+    if adjustment["tau"] is None:
+        assert run["logit_bias"] is None and scores[0] == max(scores)
+    else:
+        assert adjustment["val_mF1_by_tau"][str(adjustment["tau"])] == max(scores) > scores[0]
+        expected = ClassPriors(seen, counts).bias(adjustment["tau"])
+        np.testing.assert_allclose(run["logit_bias"], expected, atol=1e-6)
 
     # predictions: every non-ignored test pixel, test patches in order, row-major
     predictions = np.load(ctx.out_dir / "predictions.npz")
