@@ -134,8 +134,8 @@ def mean_f1s(confusions: np.ndarray, codes: Sequence[int]) -> list[float]:
 
 
 def choose(scores: Sequence[float]) -> int:
-    """Index of the best score; the first one on ties (candidates go from the weakest
-    adjustment to the strongest)."""
+    """Index of the best score; the first one on ties, so the network's own decisions (the
+    first candidate) before any adjustment, and a smaller strength before a larger one."""
     return int(np.argmax(scores))
 
 
