@@ -142,12 +142,18 @@ def rescore(folder: Path, name: str) -> None:
             f"| {prior} | {tau}{mark} | {100 * on_val[c]:.1f} | {100 * on_stored[c]:.1f} | "
             f"{f'**{true_mf1}**' if picked else true_mf1} |"
         )
-    before, after = (per_class_f1(true_confusions[c]) for c in (0, chosen["crops"]))
+    # what the crops' prior's choice changes; when it keeps the network's own decisions,
+    # what its tau 0 (the patches' prior) would have changed
+    shown, what = chosen["crops"], "the crops' prior's choice"
+    if shown == 0:
+        shown = 1 + TAUS.index(0.0)
+        what = "the crops' prior at tau 0 (validation kept the network's own)"
+    before, after = (per_class_f1(true_confusions[c]) for c in (0, shown))
     support = true_confusions[0].sum(1)
     names = {c.code: c.name_en for c in stored.nomenclature.classes}
     shares = {p: priors[p].seen / priors[p].seen.sum() for p in PRIORS}
     order = np.argsort(-np.abs(after - before))
-    print("\nper-class F1 on the true labels, unadjusted → the crops' prior's choice:")
+    print(f"\nper-class F1 on the true labels, unadjusted → {what}:")
     for i in order[:8]:
         if support[i]:
             print(
