@@ -76,7 +76,7 @@ def confusions_on_both_labels(
     return on_stored, on_true
 
 
-def run_priors(folder: Path, run: dict, stored: TrainingSet, classes: ClassMapping) -> dict:
+def run_priors(run_dir: Path, run: dict, stored: TrainingSet, classes: ClassMapping) -> dict:
     """{"crops": ..., "patches": ...} ``ClassPriors`` of a run: the crops its best weights
     trained on, replayed from the run's config, and its labelled patches."""
     cfg = resolve_config(run["config"], "finetune")
@@ -89,7 +89,7 @@ def run_priors(folder: Path, run: dict, stored: TrainingSet, classes: ClassMappi
         stored, labelled, cfg, stats, classes, max_dates=run["max_dates"], whole_test=True,
         class_crops=crops,
     )  # fmt: skip
-    results = json.loads((folder / "runs" / run["name"] / "results.json").read_text())
+    results = json.loads((run_dir / "results.json").read_text())
     seen = train.crop_class_counts(range(results["best_epoch"] + 1))
     totals = counts.sum(0)
     return {"crops": ClassPriors(seen, totals), "patches": ClassPriors(totals, totals)}
@@ -98,13 +98,13 @@ def run_priors(folder: Path, run: dict, stored: TrainingSet, classes: ClassMappi
 def rescore(folder: Path, name: str) -> None:
     """Print the candidates' table of one run of the work folder."""
     run_dir = folder / "runs" / name
-    run = {**read_run(run_dir, stage="finetune"), "name": name}
+    run = read_run(run_dir, stage="finetune")
     cfg = resolve_config(run["config"], "finetune")
     stored = TrainingSet.load(folder / "data" / "snapshot.json")
     true = TrainingSet.load(folder / "data" / "snapshot-reference.json")
     classes = ClassMapping.from_nomenclature(stored.nomenclature)
     lookup = classes.lookup()
-    priors = run_priors(folder, run, stored, classes)
+    priors = run_priors(run_dir, run, stored, classes)
     stats = BandStats.from_dict(run["normalisation"])
     model = load_predictor(run_dir, device="cpu").model
 
