@@ -49,7 +49,7 @@ from ml.train.logit_adjustment import (  # noqa: E402
 )
 
 PRIORS = ("crops", "patches")
-"""The two priors compared, in the order of their candidates after the unadjusted one."""
+"""The two priors compared."""
 
 
 def per_class_f1(confusion: np.ndarray) -> np.ndarray:
@@ -116,9 +116,9 @@ def rescore(folder: Path, name: str) -> None:
     true_labels = [lookup[read_label(p.label)].reshape(-1) for p in true.split("test")]
     codes = list(classes.codes)
     # one pass over each split: the unadjusted candidate, then each prior's strengths
-    biases = [priors["crops"].candidates()[0]]
-    for prior in PRIORS:
-        biases += priors[prior].candidates()[1:]
+    candidates = [("none", None)] + [(prior, tau) for prior in PRIORS for tau in TAUS]
+    unadjusted = np.zeros(len(codes), np.float32)
+    biases = [unadjusted, *(priors[prior].bias(tau) for prior, tau in candidates[1:])]
     cpu = torch.device("cpu")
     on_val = mean_f1s(dataset_confusions(model, val, biases, cpu, nullcontext), codes)
     stored_confusions, true_confusions = confusions_on_both_labels(model, test, true_labels, biases)
@@ -127,26 +127,23 @@ def rescore(folder: Path, name: str) -> None:
     print(f"\n{name} ({cfg.regime}, {cfg.label_fraction:.0%} labels, seed {cfg.seed})\n")
     print("| prior | tau | val mF1 | test mF1 (stored labels) | test mF1 (true labels) |")
     print("|---|---|---|---|---|")
-    rows = [("none", "—", 0)]
-    for i, prior in enumerate(PRIORS):
-        rows += [(prior, f"{tau}", 1 + i * len(TAUS) + j) for j, tau in enumerate(TAUS)]
     chosen = {}
-    for i, prior in enumerate(PRIORS):
-        family = [0, *range(1 + i * len(TAUS), 1 + (i + 1) * len(TAUS))]
+    for prior in PRIORS:
+        family = [0, *(c for c, (p, _) in enumerate(candidates) if p == prior)]
         chosen[prior] = family[choose([on_val[c] for c in family])]
-    for prior, tau, c in rows:
+    for c, (prior, tau) in enumerate(candidates):
         picked = [p for p in PRIORS if chosen[p] == c]
         mark = f" (chosen, {' and '.join(picked)})" if picked else ""
         true_mf1 = f"{100 * on_true[c]:.1f}"
         print(
-            f"| {prior} | {tau}{mark} | {100 * on_val[c]:.1f} | {100 * on_stored[c]:.1f} | "
-            f"{f'**{true_mf1}**' if picked else true_mf1} |"
+            f"| {prior} | {'—' if tau is None else tau}{mark} | {100 * on_val[c]:.1f} | "
+            f"{100 * on_stored[c]:.1f} | {f'**{true_mf1}**' if picked else true_mf1} |"
         )
     # what the crops' prior's choice changes; when it keeps the network's own decisions,
     # what its tau 0 (the patches' prior) would have changed
     shown, what = chosen["crops"], "the crops' prior's choice"
     if shown == 0:
-        shown = 1 + TAUS.index(0.0)
+        shown = candidates.index(("crops", 0.0))
         what = "the crops' prior at tau 0 (validation kept the network's own)"
     before, after = (per_class_f1(true_confusions[c]) for c in (0, shown))
     support = true_confusions[0].sum(1)

@@ -142,15 +142,18 @@ def choose(scores: Sequence[float]) -> int:
 @dataclass(frozen=True)
 class LogitAdjustment:
     """The chosen strength (None: no strength beat the network's own decisions), the
-    validation mean F1 without adjustment and at every strength, the pixel counts of the
-    priors, and the per-class bias that test scores and maps subtract from the logits
-    (None: none)."""
+    validation mean F1 without adjustment and at every strength, and the priors."""
 
     tau: float | None
     val_unadjusted: float
     val_mean_f1: dict[float, float]
     priors: ClassPriors
-    bias: np.ndarray | None
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """The per-class bias that test scores and maps subtract from the logits (None:
+        the network's own decisions)."""
+        return None if self.tau is None else self.priors.bias(self.tau)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures for results.json."""
@@ -182,5 +185,4 @@ def fit_logit_adjustment(
         val_unadjusted=scores[0],
         val_mean_f1=dict(zip(taus, scores[1:], strict=True)),
         priors=priors,
-        bias=None if best == 0 else biases[best],
     )
