@@ -289,6 +289,8 @@ class Bench:
                               "crop_balance": a.crop_balance, "head_lr": a.head_lr}  # fmt: skip
                     if a.min_date_fraction is not None:
                         config["min_date_fraction"] = a.min_date_fraction
+                    if a.ema_decay:
+                        config["ema_decay"] = a.ema_decay
                     if regime == "finetune" and a.head_warmup:
                         config["head_warmup_epochs"] = a.head_warmup
                     if regime == "finetune" and a.encoder_lr is not None:
@@ -548,6 +550,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "--min-date-fraction", type=float, default=None,
         help="U-BARN supervised runs: fewest of a series' dates a training crop keeps, as a"
         " share (temporal subsampling; default: the config's 0.7; 1: every date)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ema-decay", type=float, default=TrainConfig.ema_decay,
+        help="U-BARN supervised runs: validate, keep and predict with a moving average of the"
+        " weights of this decay per step (default: the config's, 0: the raw weights)",
     )  # fmt: skip
     parser.add_argument(
         "--mask-clouds", action="store_true",

@@ -40,6 +40,7 @@ PatchSize = Annotated[int, Field(ge=16, le=256), AfterValidator(_multiple_of_8)]
 LabelFraction = Annotated[float, Field(gt=0, le=1)]
 ClassBalance = Annotated[float, Field(ge=0, le=1)]
 CropBalance = Annotated[float, Field(ge=0, le=1)]
+EmaDecay = Annotated[float, Field(ge=0, lt=1)]
 MAX_SEED = 2**31 - 1
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Patience = Annotated[int, Field(ge=1, le=1000)]
@@ -138,6 +139,9 @@ class FinetuneParams(TrainingParams):
     crop_balance: CropBalance = 0.5
     """Crops around classes drawn ∝ (pixel count)^(1 − crop_balance): 1 every class as often,
     0 uniform crops, as in the paper; 0.5 (with no loss weights) did best on the benchmark."""
+    ema_decay: EmaDecay = 0.0
+    """Validate, keep and map with a moving average of the weights, of this decay per step
+    (0.99: about the last 100 steps); 0: the trained weights, as in the paper."""
     logit_adjustment: bool = True
     """After training, trade the class prior the network learned from its crops for one
     between the patches' and a uniform one, by a strength chosen on the validation split

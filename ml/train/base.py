@@ -4,9 +4,10 @@ Subclasses fill in ``configure_model`` / ``training_step`` / ``validation_scores
 may override ``configure_optimiser`` / ``configure_scheduler``), as torchgeo's trainers do.
 The loop follows the paper's protocol (Dumeur et al., IEEE JSTARS 17, 2024): Adam,
 ReduceLROnPlateau and early stopping on a validation score (loss for pre-training, mean F1
-for fine-tuning). Around it sits what a queued job needs: a checkpoint after every epoch
-and on cancellation, resumption from it with bit-identical results, progress and metric
-events, and mixed precision on CUDA only.
+for fine-tuning), optionally on a moving average of the weights (``ema_decay``). Around
+it sits what a queued job needs: a checkpoint after every epoch and on cancellation,
+resumption from it with bit-identical results, progress and metric events, and mixed
+precision on CUDA only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from ml.context import JobContext
@@ -78,6 +80,13 @@ class Trainer:
         np.random.seed(config.seed)  # for any library code that draws from numpy's global RNG
         torch.backends.cudnn.benchmark = False
         self.model = self.configure_model().to(self.device)
+        self.average = (
+            AveragedModel(
+                self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+            )
+            if config.ema_decay
+            else None
+        )
         self.optimiser = self.configure_optimiser()
         self.scheduler = self.configure_scheduler()
         self.amp_dtype = autocast_dtype(self.device, config.amp)
@@ -116,11 +125,18 @@ class Trainer:
         """The loss of one batch (already on the device, inside autocast)."""
         raise NotImplementedError
 
-    def validation_scores(self, loader: DataLoader) -> dict[str, float]:
-        """Scores over the validation set, including ``self.monitor`` (model in eval mode)."""
+    def validation_scores(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        """Scores of ``model`` (in eval mode) over the validation set, including
+        ``self.monitor``."""
         raise NotImplementedError
 
     # -- helpers -------------------------------------------------------------------------
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights validated and kept as the best: the moving average when there is one
+        (BatchNorm's running statistics averaged with them), else the trained ones."""
+        return self.model if self.average is None else self.average.module
 
     def autocast(self) -> AbstractContextManager[Any]:
         """Mixed precision on CUDA (bf16 where supported, else fp16), nothing on CPU."""
@@ -164,6 +180,7 @@ class Trainer:
             "optimiser": self.optimiser.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "average": None if self.average is None else self.average.state_dict(),
             "rng": checkpoint.rng_state(),
             **position,
         }
@@ -190,6 +207,8 @@ class Trainer:
         self.optimiser.load_state_dict(state["optimiser"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
         checkpoint.set_rng_state(state["rng"])
         self.ctx.logger.info(
             "resuming %s at epoch %d step %d", self.stage, state["epoch"], state["step"]
@@ -197,7 +216,7 @@ class Trainer:
         return {k: state[k] for k in fresh}
 
     def load_best(self) -> None:
-        """Put the weights of the best validation epoch back into the model."""
+        """Put the weights of the best validation epoch (averaged or not) into the model."""
         best = checkpoint.load(self.ctx.checkpoint_dir / checkpoint.BEST)
         if best is not None:
             self.model.load_state_dict(best["model"])
@@ -240,23 +259,23 @@ class Trainer:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimiser)
         self.scaler.update()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
         return float(loss.detach())
 
     def _end_epoch(self, pos: dict[str, Any]) -> None:
         """Validate, update scheduler and early stopping, report, and move to the next epoch."""
-        epoch, ctx = pos["epoch"], self.ctx
-        self.model.eval()
+        epoch, ctx, model = pos["epoch"], self.ctx, self.evaluated
+        model.eval()
         with torch.no_grad(), self.autocast():
-            scores = self.validation_scores(self.ordered_loader(self.val_set))
+            scores = self.validation_scores(model, self.ordered_loader(self.val_set))
         score = scores[self.monitor]
         patient = epoch >= self.warm_up_epochs
         if patient:
             self.scheduler.step(score)
         if self._improved(score, pos["best_score"]):
             pos.update(best_score=score, best_epoch=epoch, bad_epochs=0)
-            checkpoint.save(
-                ctx.checkpoint_dir / checkpoint.BEST, {"model": self.model.state_dict()}
-            )
+            checkpoint.save(ctx.checkpoint_dir / checkpoint.BEST, {"model": model.state_dict()})
         elif patient:
             pos["bad_epochs"] += 1
         point = {

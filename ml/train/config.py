@@ -97,6 +97,12 @@ class TrainConfig:
     the paper's GroupNorm, which normalises each date's crop over its own pixels, or
     "batch", BatchNorm, which keeps the date's absolute reflectance on crops no larger than
     a field. FR and FT runs must set it as their pre-training did."""
+    ema_decay: float = 0.0
+    """Validate, keep and predict with an exponential moving average of the weights, updated
+    after every step with this decay (0.99: about the last 100 steps), rather than the
+    weights where the last step happened to land. With a few labelled patches, validation
+    picks the best of many noisy epochs, and the averaged weights move less between them
+    (Polyak averaging; the "model EMA" of timm). 0: the raw weights, as in the paper."""
     logit_adjustment: bool = True
     """Fine-tuning only: after training, replace the class prior the network learned from
     its training crops by the patches' raised to ``1 − tau`` (0: the patches' prior, 1: a
@@ -196,6 +202,7 @@ def resolve_config(config: dict[str, Any], stage: str) -> TrainConfig:
     _check(0.0 < cfg.label_fraction <= 1.0, "label_fraction must be in (0, 1]")
     _check(0.0 <= cfg.class_balance <= 1.0, "class_balance must be in [0, 1]")
     _check(0.0 <= cfg.crop_balance <= 1.0, "crop_balance must be in [0, 1]")
+    _check(0.0 <= cfg.ema_decay < 1.0, "ema_decay must be in [0, 1)")
     _check(
         cfg.encoder_norm in ENCODER_NORMS,
         f"encoder_norm must be one of {ENCODER_NORMS}, got {cfg.encoder_norm!r}",

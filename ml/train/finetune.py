@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
 from ml.context import JobContext
@@ -107,13 +108,13 @@ class FinetuneTrainer(Trainer):
         logits = self.model(batch["x"], batch["days"], batch["pad"], batch["clear"])
         return segmentation_loss(logits, batch["label"], self.class_weight)
 
-    def validation_scores(self, loader: DataLoader) -> dict[str, float]:
-        """{"val_loss": ..., "val_mF1": ...} over the centred validation crops."""
+    def validation_scores(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        """{"val_loss": ..., "val_mF1": ...} of ``model`` over the centred validation crops."""
         confusion = ConfusionCounter(len(self.classes.codes))
         losses = []
         for batch in loader:
             batch = self.to_device(batch)
-            logits = self.model(batch["x"], batch["days"], batch["pad"], batch["clear"])
+            logits = model(batch["x"], batch["days"], batch["pad"], batch["clear"])
             losses.append(float(segmentation_loss(logits, batch["label"], self.class_weight)))
             confusion.add(batch["label"], logits.argmax(1))
         return {

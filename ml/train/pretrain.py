@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
 from ml.context import JobContext
@@ -35,16 +36,20 @@ class PretrainTrainer(Trainer):
         return PretrainModel(self.config.network)
 
     def training_step(self, batch: Batch) -> torch.Tensor:
-        """Corrupt, reconstruct, and score the corrupted clear pixel-dates."""
-        reconstruction, mask = self.model(
+        """The reconstruction loss of the trained model."""
+        return self.corrupted_loss(self.model, batch)
+
+    def corrupted_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        """Corrupt, reconstruct with ``model``, and score the corrupted clear pixel-dates."""
+        reconstruction, mask = model(
             batch["x"], batch["days"], batch["pad"], self.config.mask_rate, batch["clear"]
         )
         return masked_reconstruction_loss(
             reconstruction, batch["x"], mask, batch["clear"], batch["pad"]
         )
 
-    def reconstruction_loss(self, loader: DataLoader) -> float:
-        """Mean loss over a loader, with the same corruption draw every time it is asked.
+    def reconstruction_loss(self, model: nn.Module, loader: DataLoader) -> float:
+        """``model``'s mean loss over a loader, with the same corruption draw every time.
 
         The corruption is drawn from a generator forked from the training one and seeded
         with the run's seed, so validation losses of different epochs are comparable and
@@ -55,12 +60,12 @@ class PretrainTrainer(Trainer):
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.config.seed)
             for batch in loader:
-                losses.append(float(self.training_step(self.to_device(batch))))
+                losses.append(float(self.corrupted_loss(model, self.to_device(batch))))
         return sum(losses) / len(losses)
 
-    def validation_scores(self, loader: DataLoader) -> dict[str, float]:
-        """{"val_loss": ...}."""
-        return {"val_loss": self.reconstruction_loss(loader)}
+    def validation_scores(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        """{"val_loss": ...} of ``model``."""
+        return {"val_loss": self.reconstruction_loss(model, loader)}
 
 
 def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +105,11 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     trainer.model.eval()
     start = time.perf_counter()
     with torch.no_grad(), trainer.autocast():
-        test_loss = trainer.reconstruction_loss(trainer.ordered_loader(test)) if len(test) else None
+        test_loss = (
+            trainer.reconstruction_loss(trainer.model, trainer.ordered_loader(test))
+            if len(test)
+            else None
+        )
     results = {
         "kind": "ubarn",
         "stage": "pretrain",

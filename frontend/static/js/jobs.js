@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 
 const form = document.getElementById("launch-form");
-const NUMBERS = ["epochs", "pretrain_epochs", "lr", "batch_size", "patch_size", "label_fraction", "head_lr", "head_warmup_epochs", "class_balance", "crop_balance", "patience", "seed"];
+const NUMBERS = ["epochs", "pretrain_epochs", "lr", "batch_size", "patch_size", "label_fraction", "head_lr", "head_warmup_epochs", "class_balance", "crop_balance", "ema_decay", "patience", "seed"];
 const IDS = ["dataset_id", "training_set_id", "pretrained_run_id", "run_id", "scene_dataset_id"];
 
 function visible(el) {

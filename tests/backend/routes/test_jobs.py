@@ -51,7 +51,10 @@ def test_the_api_defaults_to_the_training_configs_recipe() -> None:
     documents as the default (class-centred crops, no loss weights, logit adjustment); the
     form starts from the API's defaults (next test)."""
     params = FinetuneParams(dataset_id=1)
-    keys = ("class_balance", "crop_balance", "logit_adjustment", "mask_clouds", "encoder_norm")
+    keys = (
+        "class_balance", "crop_balance", "ema_decay", "logit_adjustment", "mask_clouds",
+        "encoder_norm",
+    )  # fmt: skip
     for key in keys:
         assert getattr(params, key) == getattr(TrainConfig, key), key
 
@@ -98,8 +101,8 @@ def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> 
     shown, defaults = _launch_form(reviewer).values, form_defaults()
     filled = {
         "epochs", "pretrain_epochs", "lr", "head_warmup_epochs", "class_balance",
-        "crop_balance", "logit_adjustment", "label_fraction", "seed", "include_unreviewed",
-        "model", "device", "mask_clouds", "encoder_norm",
+        "crop_balance", "ema_decay", "logit_adjustment", "label_fraction", "seed",
+        "include_unreviewed", "model", "device", "mask_clouds", "encoder_norm",
     }  # fmt: skip
     assert filled <= shown.keys() & defaults.keys()
     for name in filled:
@@ -178,6 +181,8 @@ BAD = [
     ("finetune", {"class_balance": 1.5}, 422, "class_balance"),
     ("finetune", {"crop_balance": -0.1}, 422, "crop_balance"),
     ("finetune", {"crop_balance": 2}, 422, "crop_balance"),
+    ("finetune", {"ema_decay": 1}, 422, "ema_decay"),
+    ("finetune", {"ema_decay": -0.5}, 422, "ema_decay"),
     ("finetune", {"logit_adjustment": "maybe"}, 422, "logit_adjustment"),
     ("finetune", {"head_lr": 0}, 422, "head_lr"),
     ("finetune", {"patience": 0}, 422, "patience"),

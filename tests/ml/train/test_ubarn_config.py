@@ -55,6 +55,8 @@ def test_keys_override_the_preset() -> None:
         ({"class_balance": 2}, "class_balance must be in"),
         ({"crop_balance": -0.5}, "crop_balance must be in"),
         ({"crop_balance": 1.5}, "crop_balance must be in"),
+        ({"ema_decay": 1.0}, "ema_decay must be in"),
+        ({"ema_decay": -0.1}, "ema_decay must be in"),
         ({"logit_adjustment": "yes"}, "logit_adjustment must be of type bool"),
         ({"head_lr": 0.0}, "head_lr must be positive"),
         ({"head_lr": "0.01"}, "head_lr must be of type"),

@@ -35,8 +35,15 @@ WARM_UP = {"regime": "finetune", "head_warmup_epochs": 1}
         (finetune, {"regime": "scratch"}, 3, (1, 1)),
         (finetune, WARM_UP, 1, (0, 1)),
         (finetune, WARM_UP, 3, (1, 1)),
+        (finetune, {"regime": "scratch", "ema_decay": 0.9}, 3, (1, 1)),
     ],
-    ids=["pretrain", "finetune", "finetune-within-a-head-warm-up", "finetune-after-it"],
+    ids=[
+        "pretrain",
+        "finetune",
+        "finetune-within-a-head-warm-up",
+        "finetune-after-it",
+        "finetune-averaged-weights",
+    ],
 )
 def test_resumed_run_equals_uninterrupted(
     stage,
