@@ -35,8 +35,9 @@ def test_the_kept_weights_are_the_moving_average_of_the_trained_ones(
     step_2 = _saved(averaged.checkpoint_dir / checkpoint.LAST)["model"]
     kept = _saved(averaged.out_dir / "model.pt")
     # averaging leaves the training alone: the trained weights are the raw run's
-    assert _saved(raw.out_dir / "model.pt").keys() == step_2.keys()
-    for key, value in _saved(raw.out_dir / "model.pt").items():
+    trained_raw = _saved(raw.out_dir / "model.pt")
+    assert trained_raw.keys() == step_2.keys()
+    for key, value in trained_raw.items():
         assert torch.equal(value, step_2[key]), key
     floats = [key for key, value in kept.items() if value.is_floating_point()]
     assert any("running_mean" in key for key in floats)
