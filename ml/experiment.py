@@ -36,6 +36,9 @@ TRAINING_KEYS = (
     "model", "epochs", "lr", "batch_size", "patch_size", "patience", "seed", "device",
     "mask_clouds", "encoder_norm",
 )  # fmt: skip
+SUPERVISED_KEYS = ("class_balance", "crop_balance", "ema_decay", "logit_adjustment")
+"""How the two segmentation runs (from scratch, fine-tuned) learn from their labels; the
+pre-training, which reads no labels, takes none of them."""
 RF_TITLE, SCRATCH_TITLE = "Random Forest (OSO)", "U-BARN from scratch"
 
 
@@ -88,8 +91,12 @@ class Stage:
     """(experiment config, folder of this seed's stages) → the trainer's config."""
 
 
-def _training(c: dict[str, Any]) -> dict[str, Any]:
-    return {k: c[k] for k in TRAINING_KEYS if k in c}
+def _training(c: dict[str, Any], keys: tuple[str, ...] = TRAINING_KEYS) -> dict[str, Any]:
+    return {k: c[k] for k in keys if k in c}
+
+
+def _supervised(c: dict[str, Any]) -> dict[str, Any]:
+    return {**_training(c, TRAINING_KEYS + SUPERVISED_KEYS), "label_fraction": c["label_fraction"]}
 
 
 def _rf_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
@@ -97,7 +104,7 @@ def _rf_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
 
 
 def _scratch_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
-    return {**_training(c), "regime": "scratch", "label_fraction": c["label_fraction"]}
+    return {**_supervised(c), "regime": "scratch"}
 
 
 def _pretrain_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
@@ -105,12 +112,7 @@ def _pretrain_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
 
 
 def _finetune_config(c: dict[str, Any], folder: Path) -> dict[str, Any]:
-    return {
-        **_training(c),
-        "regime": "finetune",
-        "label_fraction": c["label_fraction"],
-        "pretrained": str(folder / "pretrain"),
-    }
+    return {**_supervised(c), "regime": "finetune", "pretrained": str(folder / "pretrain")}
 
 
 def _stages() -> list[Stage]:
@@ -137,8 +139,9 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
             ``ctx.out_dir / seed-<n> / <stage>`` with several seeds.
         snapshot: the training-set snapshot every stage uses.
         config: label_fraction, epochs, pretrain_epochs, lr, batch_size, patch_size,
-            patience, seed, device, model, mask_clouds, encoder_norm; ``seeds`` (a list)
-            repeats the comparison, replacing seed.
+            patience, seed, device, model, mask_clouds, encoder_norm; for the runs from
+            scratch and fine-tuned, class_balance, crop_balance, ema_decay and
+            logit_adjustment; ``seeds`` (a list) repeats the comparison, replacing seed.
     """
     config = {"label_fraction": 1.0, "seed": 0, **config}
     seeds = list(config.pop("seeds", None) or [config["seed"]])

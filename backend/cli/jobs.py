@@ -15,6 +15,7 @@ from sqlalchemy import select
 from backend.config import get_settings
 from backend.db import get_engine, get_sessionmaker
 from backend.errors import DomainError
+from backend.schemas.jobs import CompareParams
 from backend.services import jobs as job_service
 from backend.services import queue
 
@@ -145,6 +146,9 @@ def wait(
     raise typer.Exit(124)
 
 
+_DEFAULTS = {name: field.default for name, field in CompareParams.model_fields.items()}
+
+
 def experiment(
     dataset: str = typer.Argument(..., help="Dataset name or id."),
     label_fraction: float = typer.Option(1.0, help="Fraction of training patches labelled."),
@@ -159,8 +163,34 @@ def experiment(
     ),  # fmt: skip
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     include_unreviewed: bool = typer.Option(False, help="Also use patches nobody reviewed."),
+    mask_clouds: bool = typer.Option(
+        _DEFAULTS["mask_clouds"], help="U-BARN reads each pixel's clear dates only."
+    ),
+    encoder_norm: str = typer.Option(
+        _DEFAULTS["encoder_norm"], help="U-BARN's spatial encoder: group (the paper's) or batch."
+    ),
+    class_balance: float = typer.Option(
+        _DEFAULTS["class_balance"], help="U-BARN loss weights (class frequency)^-balance."
+    ),
+    crop_balance: float = typer.Option(
+        _DEFAULTS["crop_balance"],
+        help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 1: every "
+        "class as often, as the forest samples its pixels.",
+    ),
+    ema_decay: float = typer.Option(
+        _DEFAULTS["ema_decay"],
+        help="U-BARN validates, keeps and maps a moving average of its weights of this decay "
+        "per step (0.99 for runs of several hundred steps); 0: the trained weights.",
+    ),
+    logit_adjustment: bool = typer.Option(
+        _DEFAULTS["logit_adjustment"], help="U-BARN's class prior adjusted on validation."
+    ),
 ) -> None:
-    """Run the whole comparison (RF, U-BARN scratch, pre-trained + fine-tuned); print the table."""
+    """Run the whole comparison (RF, U-BARN scratch, pre-trained + fine-tuned); print the table.
+
+    The U-BARN options are the launch form's, with its defaults; the last four apply to the
+    runs from scratch and fine-tuned (the pre-training reads no labels).
+    """
     from backend.models import Dataset
     from backend.services.training_sets import create_training_set
     from ml.context import LocalContext
@@ -177,7 +207,10 @@ def experiment(
             raise typer.Exit(2)
         config = {
             "label_fraction": label_fraction, "epochs": epochs, "pretrain_epochs": pretrain_epochs,
-            "model": model, "seed": seed, "device": device,
+            "model": model, "seed": seed, "device": device, "mask_clouds": mask_clouds,
+            "encoder_norm": encoder_norm, "class_balance": class_balance,
+            "crop_balance": crop_balance, "ema_decay": ema_decay,
+            "logit_adjustment": logit_adjustment,
         }  # fmt: skip
         try:
             checked = job_service.validate_params(

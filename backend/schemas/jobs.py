@@ -119,21 +119,10 @@ class TrainingParams(Source):
     A pre-trained encoder is fine-tuned with the setting it was pre-trained with."""
 
 
-class PretrainParams(TrainingParams):
-    """U-BARN self-supervised pre-training (masked reconstruction)."""
+class SupervisedParams(BaseModel):
+    """How a segmentation run learns from its labels: its crops, loss weights, averaged
+    weights and decisions; shared by a fine-tuning job and a comparison's U-BARN runs."""
 
-
-class FinetuneParams(TrainingParams):
-    """U-BARN segmentation: from scratch, or from a pre-training run frozen / fine-tuned."""
-
-    regime: Regime = "scratch"
-    label_fraction: LabelFraction = 1.0
-    head_lr: LearningRate | None = None
-    """Learning rate of the segmentation head; None: ``lr``. Frozen runs train only the head,
-    which learns far faster at about 10× the fine-tuning rate."""
-    head_warmup_epochs: Annotated[int, Field(ge=0, le=999)] = 0
-    """Fine-tuned regime: epochs with the pre-trained encoder frozen while the head learns,
-    then the whole network trains (LP-FT); 0: fine-tune everything from the start."""
     class_balance: ClassBalance = 0.0
     """Loss weights (class frequency)^−class_balance: 0 plain, 1 as balanced as the RF."""
     crop_balance: CropBalance = 0.5
@@ -147,6 +136,23 @@ class FinetuneParams(TrainingParams):
     """After training, trade the class prior the network learned from its crops for one
     between the patches' and a uniform one, by a strength chosen on the validation split
     (none when none helps), for test scores and maps; off: the paper's."""
+
+
+class PretrainParams(TrainingParams):
+    """U-BARN self-supervised pre-training (masked reconstruction)."""
+
+
+class FinetuneParams(SupervisedParams, TrainingParams):
+    """U-BARN segmentation: from scratch, or from a pre-training run frozen / fine-tuned."""
+
+    regime: Regime = "scratch"
+    label_fraction: LabelFraction = 1.0
+    head_lr: LearningRate | None = None
+    """Learning rate of the segmentation head; None: ``lr``. Frozen runs train only the head,
+    which learns far faster at about 10× the fine-tuning rate."""
+    head_warmup_epochs: Annotated[int, Field(ge=0, le=999)] = 0
+    """Fine-tuned regime: epochs with the pre-trained encoder frozen while the head learns,
+    then the whole network trains (LP-FT); 0: fine-tune everything from the start."""
     pretrained_run_id: int | None = None
 
     @model_validator(mode="after")
@@ -187,7 +193,7 @@ class EvaluateParams(Source):
     device: Device = "auto"
 
 
-class CompareParams(Source):
+class CompareParams(SupervisedParams, Source):
     """A whole experiment: RF, U-BARN from scratch, pre-training + fine-tuning.
 
     ``seeds`` repeats it once per seed (replacing ``seed``), for the spread over seeds.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from backend import db
 from backend.cli import app
+from backend.config import get_settings
 from backend.models import Job, Run, TrainingSet
 
 runner = CliRunner()
@@ -35,19 +38,35 @@ def test_bad_parameters_are_refused_by_the_command_line_too(database: str) -> No
 @pytest.mark.slow
 def test_experiment_prints_the_comparison_table(ingested_dataset) -> None:  # noqa: ANN001
     args = ["experiment", "tiny", "--include-unreviewed", "--epochs", "1", "--pretrain-epochs", "1"]
-    result = runner.invoke(app, [*args, "--device", "cpu"])
+    recipe = ["--encoder-norm", "batch", "--crop-balance", "1", "--ema-decay", "0.5",
+              "--no-logit-adjustment"]  # fmt: skip
+    result = runner.invoke(app, [*args, *recipe, "--device", "cpu"])
     assert result.exit_code == 0, result.output
     for row in ["Random Forest (OSO)", "U-BARN from scratch", "U-BARN pre-trained + fine-tuned"]:
         assert row in result.output
     assert "McNemar" in result.output
     with db.get_sessionmaker()() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 0  # a CLI run, not a job
+        snapshot = session.scalars(select(TrainingSet)).one()
+    out = get_settings().path(f"experiments/{snapshot.id}/out")
+    fine_tuned = json.loads((out / "finetune" / "run.json").read_text())
+    assert fine_tuned["network"]["encoder_norm"] == "batch"
+    learned = {
+        k: fine_tuned["config"][k] for k in ("crop_balance", "ema_decay", "logit_adjustment")
+    }
+    assert learned == {"crop_balance": 1.0, "ema_decay": 0.5, "logit_adjustment": False}
     missing = runner.invoke(app, ["experiment", "nope"])
     assert missing.exit_code == 2 and "No dataset" in missing.output
     with db.get_sessionmaker()() as session:
         snapshots = session.scalar(select(func.count()).select_from(TrainingSet))
     twice = runner.invoke(app, ["experiment", "tiny", "--seeds", "0,0", "--include-unreviewed"])
     assert twice.exit_code == 2 and "a seed is given twice" in twice.output
+    for bad, field in [
+        (["--ema-decay", "1"], "ema_decay"),
+        (["--encoder-norm", "x"], "encoder_norm"),
+    ]:
+        refused = runner.invoke(app, [*args, *bad])
+        assert refused.exit_code == 2 and f"Invalid {field}" in refused.output, refused.output
     with db.get_sessionmaker()() as session:  # refused before any snapshot is taken
         assert session.scalar(select(func.count()).select_from(TrainingSet)) == snapshots
 

@@ -187,6 +187,9 @@ BAD = [
     ("finetune", {"head_lr": 0}, 422, "head_lr"),
     ("finetune", {"patience": 0}, 422, "patience"),
     ("compare", {"patience": 1001}, 422, "patience"),
+    ("compare", {"crop_balance": 1.5}, 422, "crop_balance"),
+    ("compare", {"ema_decay": 1}, 422, "ema_decay"),
+    ("compare", {"class_balance": -0.1}, 422, "class_balance"),
     ("finetune", {"head_lr": 2}, 422, "head_lr"),
     ("finetune", {"head_warmup_epochs": -1}, 422, "head_warmup_epochs"),
     ("finetune", {"head_warmup_epochs": 3}, 422, "head_warmup_epochs"),  # scratch regime
