@@ -151,18 +151,24 @@ _DEFAULTS = {name: field.default for name, field in CompareParams.model_fields.i
 
 def experiment(
     dataset: str = typer.Argument(..., help="Dataset name or id."),
-    label_fraction: float = typer.Option(1.0, help="Fraction of training patches labelled."),
-    epochs: int = typer.Option(10, help="U-BARN fine-tuning epochs."),
-    pretrain_epochs: int = typer.Option(10, help="U-BARN pre-training epochs."),
-    model: str = typer.Option("tiny", help="U-BARN size: tiny or paper."),
-    seed: int = typer.Option(0),
+    label_fraction: float = typer.Option(
+        _DEFAULTS["label_fraction"], help="Fraction of training patches labelled."
+    ),
+    epochs: int = typer.Option(_DEFAULTS["epochs"], help="U-BARN fine-tuning epochs."),
+    pretrain_epochs: int = typer.Option(
+        _DEFAULTS["pretrain_epochs"], help="U-BARN pre-training epochs."
+    ),
+    model: str = typer.Option(_DEFAULTS["model"], help="U-BARN size: tiny, small or paper."),
+    seed: int = typer.Option(_DEFAULTS["seed"]),
     seeds: str | None = typer.Option(
         None,
         help="Several seeds, e.g. '0,1,2': the comparison once per seed, then the mean "
         "and spread over seeds (replaces --seed).",
     ),  # fmt: skip
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    include_unreviewed: bool = typer.Option(False, help="Also use patches nobody reviewed."),
+    device: str = typer.Option(_DEFAULTS["device"], help="auto, cpu or cuda."),
+    include_unreviewed: bool = typer.Option(
+        _DEFAULTS["include_unreviewed"], help="Also use patches nobody reviewed."
+    ),
     mask_clouds: bool = typer.Option(
         _DEFAULTS["mask_clouds"], help="U-BARN reads each pixel's clear dates only."
     ),
@@ -188,8 +194,8 @@ def experiment(
 ) -> None:
     """Run the whole comparison (RF, U-BARN scratch, pre-trained + fine-tuned); print the table.
 
-    The U-BARN options are the launch form's, with its defaults; the last four apply to the
-    runs from scratch and fine-tuned (the pre-training reads no labels).
+    The options are the launch form's, with its defaults; the last four apply to the runs
+    from scratch and fine-tuned (the pre-training reads no labels).
     """
     from backend.models import Dataset
     from backend.services.training_sets import create_training_set
