@@ -102,7 +102,7 @@ class TrainConfig:
     after every step with this decay (0.99: about the last 100 steps), rather than the
     weights where the last step happened to land. With a few labelled patches, validation
     picks the best of many noisy epochs, and the averaged weights move less between them
-    (Polyak averaging; the "model EMA" of timm). The average starts from the initial
+    (Polyak averaging; the "model EMA" of timm). The average starts from the first step's
     weights, which still weigh decay^steps: 0.99 needs a few hundred steps (the benchmark's
     120 epochs make 1,800). 0: the raw weights, as in the paper."""
     logit_adjustment: bool = True
