@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 
 from ml.context import JobContext
@@ -54,6 +55,33 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
+def unbiased_ema(
+    decay: float,
+) -> Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]:
+    """An exponential moving average without the first weights' excess weight.
+
+    torch's ``get_ema_multi_avg_fn`` starts the average from the first step's weights, which
+    then weigh ``decay ** steps``: with 0.99, still a third after 100 steps, so a short run
+    is validated on weights close to where it began. Here update ``n + 1`` uses the decay
+    ``decay * (1 - decay**n) / (1 - decay**(n + 1))``, which keeps the average equal to the
+    weights so far weighted by ``decay ** age`` and normalised (the bias correction of
+    Adam's moments, Kingma and Ba 2015): the mean of the first steps while they are few, the
+    plain moving average once ``decay ** steps`` is negligible.
+    """
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        earlier = decay ** int(n)
+        step_decay = decay * (1 - earlier) / (1 - earlier * decay)
+        for kept, new in zip(averaged, current, strict=True):
+            if kept.is_floating_point():
+                kept.lerp_(new, 1 - step_decay)
+            else:  # BatchNorm's step counter: follow the model
+                kept.copy_(new)
+
+    return update
+
+
 class Trainer:
     """Trains ``self.model`` on ``train_set``, selecting on ``val_set``.
 
@@ -81,9 +109,7 @@ class Trainer:
         torch.backends.cudnn.benchmark = False
         self.model = self.configure_model().to(self.device)
         self.average = (
-            AveragedModel(
-                self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
-            )
+            AveragedModel(self.model, multi_avg_fn=unbiased_ema(config.ema_decay), use_buffers=True)
             if config.ema_decay
             else None
         )

@@ -102,9 +102,10 @@ class TrainConfig:
     after every step with this decay (0.99: about the last 100 steps), rather than the
     weights where the last step happened to land. With a few labelled patches, validation
     picks the best of many noisy epochs, and the averaged weights move less between them
-    (Polyak averaging; the "model EMA" of timm). The average starts from the first step's
-    weights, which still weigh decay^steps: 0.99 needs a few hundred steps (the benchmark's
-    120 epochs make 1,800). 0: the raw weights, as in the paper."""
+    (Polyak averaging; the "model EMA" of timm). The average is bias-corrected
+    (``base.unbiased_ema``): while the steps taken are few against ``1 / (1 − decay)``, it
+    averages those rather than leaning on the first one, so a short run can use it too.
+    0: the raw weights, as in the paper."""
     logit_adjustment: bool = True
     """Fine-tuning only: after training, replace the class prior the network learned from
     its training crops by the patches' raised to ``1 − tau`` (0: the patches' prior, 1: a

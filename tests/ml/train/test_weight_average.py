@@ -1,4 +1,5 @@
-"""A run with ``ema_decay`` keeps the moving average of its weights, and trains as without."""
+"""A run with ``ema_decay`` keeps the bias-corrected moving average of its weights, and trains
+as without."""
 
 from __future__ import annotations
 
@@ -8,16 +9,50 @@ import pytest
 import torch
 
 from ml.train import checkpoint, finetune
-
-pytestmark = pytest.mark.slow
+from ml.train.base import unbiased_ema
 
 DECAY = 0.5
+
+
+def _average_of(values: list[float], decay: float) -> float:
+    """What ``AveragedModel`` with ``unbiased_ema`` keeps of a one-weight model after it took
+    each value in turn."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    average = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=unbiased_ema(decay))
+    for value in values:
+        model.weight.data.fill_(value)
+        average.update_parameters(model)
+    return float(average.module.weight.detach())
+
+
+def _plain_ema(values: list[float], decay: float) -> float:
+    """torch's ``get_ema_multi_avg_fn``: starts from the first value."""
+    average = values[0]
+    for value in values[1:]:
+        average = decay * average + (1 - decay) * value
+    return average
+
+
+def test_the_average_weighs_each_step_by_decay_to_its_age_normalised() -> None:
+    values = [8.0, -4.0, 2.0, 1.0]
+    weights = [0.9**age for age in range(len(values) - 1, -1, -1)]
+    expected = sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights)
+    assert _average_of(values, 0.9) == pytest.approx(expected)
+    # the plain EMA still gives the first value 0.9 ** 3 = 73 % of the weight: 5.8, not 1.6
+    assert _plain_ema(values, 0.9) - _average_of(values, 0.9) > 4.0
+
+
+def test_a_long_average_is_the_plain_moving_average() -> None:
+    values = [float(v % 7) for v in range(400)]
+    # the first value's excess weight, 0.9 ** 399, is long gone
+    assert _average_of(values, 0.9) == pytest.approx(_plain_ema(values, 0.9), abs=1e-5)
 
 
 def _saved(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)
 
 
+@pytest.mark.slow
 def test_the_kept_weights_are_the_moving_average_of_the_trained_ones(
     snapshot: Path, make_context, tiny_run: dict
 ) -> None:  # noqa: ANN001
@@ -42,5 +77,7 @@ def test_the_kept_weights_are_the_moving_average_of_the_trained_ones(
     floats = [key for key, value in kept.items() if value.is_floating_point()]
     assert any("running_mean" in key for key in floats)
     assert any(not torch.equal(step_1[key], step_2[key]) for key in floats)
+    # weights decay ** age, normalised: torch's plain EMA would keep DECAY of step 1
     for key in floats:
-        torch.testing.assert_close(kept[key], DECAY * step_1[key] + (1 - DECAY) * step_2[key])
+        expected = (DECAY * step_1[key] + step_2[key]) / (1 + DECAY)
+        torch.testing.assert_close(kept[key], expected)
