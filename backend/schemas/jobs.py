@@ -130,8 +130,8 @@ class SupervisedParams(BaseModel):
     0 uniform crops, as in the paper; 0.5 (with no loss weights) did best on the benchmark."""
     ema_decay: EmaDecay = 0.0
     """Validate, keep and map with a moving average of the weights, of this decay per step
-    (0.99: about the last 100 steps; fewer steps than that are averaged as they are); 0:
-    the trained weights, as in the paper."""
+    (0.99: about the last 100 steps; bias-corrected, so a shorter run averages the steps it
+    took, not its first weights); 0: the trained weights, as in the paper."""
     logit_adjustment: bool = True
     """After training, trade the class prior the network learned from its crops for one
     between the patches' and a uniform one, by a strength chosen on the validation split

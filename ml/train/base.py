@@ -65,7 +65,7 @@ def unbiased_ema(
     is validated on weights close to where it began. Here update ``n + 1`` uses the decay
     ``decay * (1 - decay**n) / (1 - decay**(n + 1))``, which keeps the average equal to the
     weights so far weighted by ``decay ** age`` and normalised (the bias correction of
-    Adam's moments, Kingma and Ba 2015): the mean of the first steps while they are few, the
+    Adam's moments, Kingma and Ba 2015): nearly the mean of the steps while they are few, the
     plain moving average once ``decay ** steps`` is negligible.
     """
 

@@ -104,8 +104,9 @@ class TrainConfig:
     picks the best of many noisy epochs, and the averaged weights move less between them
     (Polyak averaging; the "model EMA" of timm). The average is bias-corrected
     (``base.unbiased_ema``): while the steps taken are few against ``1 / (1 − decay)``, it
-    averages those rather than leaning on the first one, so a short run can use it too.
-    0: the raw weights, as in the paper."""
+    averages those rather than leaning on the first one. It still trails the raw weights
+    while they improve fast (a 15-epoch run of the benchmark: 49.3 mF1 against 50.1, and
+    14.8 with torch's uncorrected average). 0: the raw weights, as in the paper."""
     logit_adjustment: bool = True
     """Fine-tuning only: after training, replace the class prior the network learned from
     its training crops by the patches' raised to ``1 − tau`` (0: the patches' prior, 1: a
