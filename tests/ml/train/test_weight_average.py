@@ -3,10 +3,12 @@ as without."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ml.train import checkpoint, finetune
 from ml.train.base import unbiased_ema
@@ -14,38 +16,33 @@ from ml.train.base import unbiased_ema
 DECAY = 0.5
 
 
-def _average_of(values: list[float], decay: float) -> float:
-    """What ``AveragedModel`` with ``unbiased_ema`` keeps of a one-weight model after it took
+def _average_of(values: list[float], multi_avg_fn: Callable) -> float:
+    """What ``AveragedModel`` with ``multi_avg_fn`` keeps of a one-weight model after it took
     each value in turn."""
     model = torch.nn.Linear(1, 1, bias=False)
-    average = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=unbiased_ema(decay))
+    average = AveragedModel(model, multi_avg_fn=multi_avg_fn)
     for value in values:
         model.weight.data.fill_(value)
         average.update_parameters(model)
     return float(average.module.weight.detach())
 
 
-def _plain_ema(values: list[float], decay: float) -> float:
-    """torch's ``get_ema_multi_avg_fn``: starts from the first value."""
-    average = values[0]
-    for value in values[1:]:
-        average = decay * average + (1 - decay) * value
-    return average
-
-
 def test_the_average_weighs_each_step_by_decay_to_its_age_normalised() -> None:
     values = [8.0, -4.0, 2.0, 1.0]
     weights = [0.9**age for age in range(len(values) - 1, -1, -1)]
     expected = sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights)
-    assert _average_of(values, 0.9) == pytest.approx(expected)
-    # the plain EMA still gives the first value 0.9 ** 3 = 73 % of the weight: 5.8, not 1.6
-    assert _plain_ema(values, 0.9) - _average_of(values, 0.9) > 4.0
+    corrected = _average_of(values, unbiased_ema(0.9))
+    assert corrected == pytest.approx(expected)
+    # torch's EMA still gives the first value 0.9 ** 3 = 73 % of the weight: 5.8, not 1.6
+    assert _average_of(values, get_ema_multi_avg_fn(0.9)) - corrected > 4.0
 
 
-def test_a_long_average_is_the_plain_moving_average() -> None:
+def test_a_long_average_is_torchs_moving_average() -> None:
     values = [float(v % 7) for v in range(400)]
     # the first value's excess weight, 0.9 ** 399, is long gone
-    assert _average_of(values, 0.9) == pytest.approx(_plain_ema(values, 0.9), abs=1e-5)
+    assert _average_of(values, unbiased_ema(0.9)) == pytest.approx(
+        _average_of(values, get_ema_multi_avg_fn(0.9)), abs=1e-5
+    )
 
 
 def _saved(path: Path) -> dict[str, torch.Tensor]:
