@@ -61,7 +61,7 @@ import numpy as np
 import torch
 
 from ml.context import LocalContext
-from ml.data.snapshot import TrainingSet, make_training_set
+from ml.data.snapshot import TrainingSet, make_training_set, with_corpus
 from ml.data.store import read_patch
 from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary
 from ml.metrics import mcnemar
@@ -103,10 +103,10 @@ def unlabelled_snapshot(snapshot: Path, extra: Path | None = None) -> Path:
     patches = [
         replace(p, split="train" if p.split == "test" else p.split) for p in training_set.patches
     ]
-    if extra is not None:
-        patches += [replace(p, split="train") for p in TrainingSet.load(extra).patches]
+    corpus = [] if extra is None else [TrainingSet.load(extra)]
+    unlabelled = replace(training_set, id=f"{training_set.id}-unlabelled", patches=patches)
     path = snapshot.with_name("snapshot-unlabelled.json")
-    replace(training_set, id=f"{training_set.id}-unlabelled", patches=patches).save(path)
+    with_corpus(unlabelled, corpus).save(path)
     return path
 
 

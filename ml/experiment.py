@@ -39,6 +39,9 @@ TRAINING_KEYS = (
 SUPERVISED_KEYS = ("class_balance", "crop_balance", "ema_decay", "logit_adjustment")
 """How the two segmentation runs (from scratch, fine-tuned) learn from their labels; the
 pre-training, which reads no labels, takes none of them."""
+PRETRAIN_KEYS = ("corpus",)
+"""The pre-training's only: snapshot files of other datasets whose images it also learns
+from (``ml.data.snapshot.with_corpus``)."""
 RF_TITLE, SCRATCH_TITLE = "Random Forest (OSO)", "U-BARN from scratch"
 
 
@@ -108,7 +111,8 @@ def _scratch_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
 
 
 def _pretrain_config(c: dict[str, Any], _out: Path) -> dict[str, Any]:
-    return {**_training(c), "epochs": c.get("pretrain_epochs", c.get("epochs", 10))}
+    epochs = c.get("pretrain_epochs", c.get("epochs", 10))
+    return {**_training(c, TRAINING_KEYS + PRETRAIN_KEYS), "epochs": epochs}
 
 
 def _finetune_config(c: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -141,7 +145,9 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         config: label_fraction, epochs, pretrain_epochs, lr, batch_size, patch_size,
             patience, seed, device, model, mask_clouds, encoder_norm; for the runs from
             scratch and fine-tuned, class_balance, crop_balance, ema_decay and
-            logit_adjustment; ``seeds`` (a list) repeats the comparison, replacing seed.
+            logit_adjustment; for the pre-training, ``corpus`` (snapshot files of other
+            datasets, images only); ``seeds`` (a list) repeats the comparison, replacing
+            seed.
     """
     config = {"label_fraction": 1.0, "seed": 0, **config}
     seeds = list(config.pop("seeds", None) or [config["seed"]])

@@ -239,11 +239,31 @@ def synthetic_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def ingested_dataset(session: Session, synthetic_source: Path):  # noqa: ANN201
-    """The tiny synthetic dataset ingested into the test database; returns the Dataset row."""
+@pytest.fixture(scope="session")
+def other_scene_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another scene of the same bands (other parcels, other calendar), three patches."""
+    from ml.data import synthetic
+
+    out = tmp_path_factory.mktemp("synthetic") / "other"
+    synthetic.generate(out, n_patches=3, patch_size=32, n_dates=5, seed=4)
+    return out
+
+
+def _ingested(session: Session, source: Path, name: str):  # noqa: ANN202
     from backend.models import Dataset
     from backend.services.ingest import ingest
 
-    report = ingest(session=session, path=synthetic_source, format="geotiff", name="tiny")
+    report = ingest(session=session, path=source, format="geotiff", name=name)
     return session.get(Dataset, report.dataset_id)
+
+
+@pytest.fixture
+def ingested_dataset(session: Session, synthetic_source: Path):  # noqa: ANN201
+    """The tiny synthetic dataset ingested into the test database; returns the Dataset row."""
+    return _ingested(session, synthetic_source, "tiny")
+
+
+@pytest.fixture
+def other_scene(session: Session, other_scene_source: Path):  # noqa: ANN201
+    """Another scene ingested as dataset "other" (unreviewed): a pre-training corpus."""
+    return _ingested(session, other_scene_source, "other")

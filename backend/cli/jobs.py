@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.config import get_settings
 from backend.db import get_engine, get_sessionmaker
 from backend.errors import DomainError
+from backend.models import Dataset
 from backend.schemas.jobs import CompareParams
 from backend.services import jobs as job_service
 from backend.services import queue
@@ -191,26 +193,25 @@ def experiment(
     logit_adjustment: bool = typer.Option(
         _DEFAULTS["logit_adjustment"], help="U-BARN's class prior adjusted on validation."
     ),
+    corpus: list[str] = typer.Option(
+        [],
+        help="Another dataset (name or id) whose images, reviewed or not, join the "
+        "pre-training; repeat for several.",
+    ),
 ) -> None:
     """Run the whole comparison (RF, U-BARN scratch, pre-trained + fine-tuned); print the table.
 
-    The options are the launch form's, with its defaults; the last four apply to the runs
-    from scratch and fine-tuned (the pre-training reads no labels).
+    The options are the launch form's, with its defaults; class and crop balance, EMA decay
+    and logit adjustment apply to the runs from scratch and fine-tuned (the pre-training
+    reads no labels), ``--corpus`` to the pre-training only.
     """
-    from backend.models import Dataset
-    from backend.services.training_sets import create_training_set
+    from backend.services.training_sets import check_corpus, create_corpus, create_training_set
     from ml.context import LocalContext
     from ml.experiment import run
 
     settings = get_settings()
     with get_sessionmaker()() as session:
-        wanted = Dataset.name == dataset
-        if dataset.isdigit():
-            wanted = wanted | (Dataset.id == int(dataset))
-        row = session.scalars(select(Dataset).where(wanted)).first()
-        if row is None:
-            console.print(f"[red]No dataset {dataset!r}.[/red]")
-            raise typer.Exit(2)
+        row, *others = (_dataset(session, name) for name in [dataset, *corpus])
         config = {
             "label_fraction": label_fraction, "epochs": epochs, "pretrain_epochs": pretrain_epochs,
             "model": model, "seed": seed, "device": device, "mask_clouds": mask_clouds,
@@ -219,15 +220,20 @@ def experiment(
             "logit_adjustment": logit_adjustment,
         }  # fmt: skip
         try:
+            ids = [other.id for other in others]
             checked = job_service.validate_params(
-                "compare", {"dataset_id": row.id, **config, "seeds": seeds}
+                "compare",
+                {"dataset_id": row.id, **config, "seeds": seeds, "corpus_dataset_ids": ids},
             )
             if checked["seeds"]:
                 config["seeds"] = checked["seeds"]
+            check_corpus(session=session, dataset_ids=ids, labelled_dataset_id=row.id)
             training_set = create_training_set(
                 session=session, settings=settings, dataset_id=row.id,
                 include_unreviewed=include_unreviewed,
             )  # fmt: skip
+            frozen = create_corpus(session=session, settings=settings, dataset_ids=ids)
+            config["corpus"] = [str(settings.path(extra.file)) for extra in frozen]
         except DomainError as exc:
             console.print(f"[red]{exc.message}[/red] {exc.detail or ''}")
             raise typer.Exit(2) from None
@@ -252,6 +258,18 @@ def experiment(
     wide.print(table)
     if result["summary"]:
         wide.print(_summary_table(result["summary"]))
+
+
+def _dataset(session: Session, name: str) -> Dataset:
+    """The dataset of this name, or id; exits with a message when there is none."""
+    wanted = Dataset.name == name
+    if name.isdigit():
+        wanted = wanted | (Dataset.id == int(name))
+    row = session.scalars(select(Dataset).where(wanted)).first()
+    if row is None:
+        console.print(f"[red]No dataset {name!r}.[/red]")
+        raise typer.Exit(2)
+    return row
 
 
 def _summary_table(summary: list[dict[str, Any]]) -> Table:

@@ -46,6 +46,7 @@ Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Patience = Annotated[int, Field(ge=1, le=1000)]
 """Epochs without a better validation score before training stops; ≥ epochs: never early."""
 MAX_SEEDS = 20
+MAX_CORPUS_DATASETS = 50
 
 
 def _seed_list(value: Any) -> Any:
@@ -71,6 +72,16 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
 
 
 Seeds = Annotated[list[int], BeforeValidator(_seed_list), AfterValidator(_distinct_seeds)]
+
+
+def _distinct_datasets(ids: list[int]) -> list[int]:
+    if len(ids) > MAX_CORPUS_DATASETS:
+        raise ValueError(f"at most {MAX_CORPUS_DATASETS} datasets at once, got {len(ids)}")
+    if len(set(ids)) != len(ids):
+        raise ValueError("a dataset is given twice")
+    return ids
+
+
 Device = Literal["auto", "cpu", "cuda"]
 ModelSize = Literal["tiny", "small", "paper"]
 EncoderNorm = Literal["group", "batch"]
@@ -138,7 +149,17 @@ class SupervisedParams(BaseModel):
     (none when none helps), for test scores and maps; off: the paper's."""
 
 
-class PretrainParams(TrainingParams):
+class CorpusParams(BaseModel):
+    """What a pre-training learns from besides the labelled dataset's train split."""
+
+    corpus_dataset_ids: Annotated[list[int], AfterValidator(_distinct_datasets)] = []
+    """Other datasets (scenes, tiles, years) whose every patch, reviewed or not, joins the
+    pre-training's train split: it reads images, never labels, so it can learn from far
+    more than the annotators validated, as the paper pre-trains on a multi-tile corpus.
+    Frozen into training sets at launch; they must have the labelled dataset's bands."""
+
+
+class PretrainParams(CorpusParams, TrainingParams):
     """U-BARN self-supervised pre-training (masked reconstruction)."""
 
 
@@ -193,7 +214,7 @@ class EvaluateParams(Source):
     device: Device = "auto"
 
 
-class CompareParams(SupervisedParams, Source):
+class CompareParams(SupervisedParams, CorpusParams, Source):
     """A whole experiment: RF, U-BARN from scratch, pre-training + fine-tuning.
 
     ``seeds`` repeats it once per seed (replacing ``seed``), for the spread over seeds.

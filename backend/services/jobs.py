@@ -16,7 +16,14 @@ from backend.schemas.jobs import PARAMS, JobEventOut, JobOut, PretrainParams
 from backend.services import queue
 from backend.services.map_products import scene_config
 from backend.services.queue import as_utc
-from backend.services.training_sets import create_training_set, get_training_set
+from backend.services.training_sets import (
+    CORPUS_FIELD,
+    CORPUS_SETS,
+    check_corpus,
+    create_corpus,
+    create_training_set,
+    get_training_set,
+)
 
 SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed")
 
@@ -91,10 +98,19 @@ def launch(
 
     Nothing is written when any check fails. With ``dataset_id`` the current validated
     labels are frozen into a new training set now, so the run uses the labels of the
-    moment it was launched, whenever a worker picks it up.
+    moment it was launched, whenever a worker picks it up; a pre-training corpus
+    (``corpus_dataset_ids``) is frozen likewise, one training set per dataset.
     """
     clean = validate_params(kind, params)
     _check_references(session, clean)
+    corpus = clean.pop(CORPUS_FIELD, None) or []
+    if corpus:
+        labelled = clean.get("dataset_id")
+        if labelled is None:
+            labelled = get_training_set(
+                session=session, training_set_id=clean["training_set_id"]
+            ).dataset_id
+        check_corpus(session=session, dataset_ids=corpus, labelled_dataset_id=labelled)
     if clean.get("dataset_id") is not None:
         training_set = create_training_set(
             session=session,
@@ -105,6 +121,11 @@ def launch(
             created_by=created_by,
         )
         clean["training_set_id"] = training_set.id
+    if corpus:
+        frozen = create_corpus(
+            session=session, settings=settings, dataset_ids=corpus, created_by=created_by
+        )
+        clean[CORPUS_SETS] = [extra.id for extra in frozen]
     for key in SNAPSHOT_KEYS:
         clean.pop(key, None)
     return queue.enqueue(

@@ -13,6 +13,7 @@ from backend.config import Settings
 from backend.errors import NotFound
 from backend.models import Run, TrainingSet
 from backend.services.queue import as_utc
+from backend.services.training_sets import CORPUS_SETS
 from ml.metrics import OVERALL_KEYS, compare_reports, mcnemar
 
 PREDICTIONS = "predictions.npz"
@@ -53,23 +54,31 @@ def run_summary(run: Run) -> dict[str, Any]:
     }
 
 
+def _training_set_out(training_set: TrainingSet) -> dict[str, Any]:
+    return {
+        "id": training_set.id,
+        "name": training_set.name,
+        "dataset_id": training_set.dataset_id,
+        "n_patches": training_set.n_patches,
+        "statuses": training_set.statuses,
+        "created_at": as_utc(training_set.created_at),
+    }
+
+
 def run_detail(*, session: Session, settings: Settings, run: Run) -> dict[str, Any]:
     """Everything the results page shows: metrics, parameters, training set, plots."""
     training_set = session.get(TrainingSet, run.training_set_id) if run.training_set_id else None
+    corpus = (run.params.get(CORPUS_SETS) or []) if run.kind == "pretrain" else []
     return {
         **run_summary(run),
         "params": run.params,
         "metrics": run.metrics or {},
-        "training_set": None
-        if training_set is None
-        else {
-            "id": training_set.id,
-            "name": training_set.name,
-            "dataset_id": training_set.dataset_id,
-            "n_patches": training_set.n_patches,
-            "statuses": training_set.statuses,
-            "created_at": as_utc(training_set.created_at),
-        },
+        "training_set": None if training_set is None else _training_set_out(training_set),
+        "corpus": [
+            _training_set_out(extra)
+            for extra in (session.get(TrainingSet, int(i)) for i in corpus)
+            if extra is not None
+        ],
         "artefacts": [
             f"/api/v1/runs/{run.id}/artefacts/{name}" for name in artefacts(settings, run)
         ],

@@ -26,6 +26,10 @@ from ml.data.snapshot import SNAPSHOT_VERSION
 
 DEFAULT_STATUSES = (PatchStatus.accepted.value, PatchStatus.corrected.value)
 SNAPSHOT_DIR = "snapshots"
+CORPUS_FIELD = "corpus_dataset_ids"
+CORPUS_SETS = "corpus_training_set_ids"
+"""Where a launched job keeps its pre-training corpus: the training sets frozen from
+``CORPUS_FIELD``, which the worker turns into snapshot files (``worker.specs``)."""
 
 
 def create_training_set(
@@ -37,6 +41,7 @@ def create_training_set(
     include_unreviewed: bool = False,
     name: str | None = None,
     created_by: int | None = None,
+    needs: tuple[str, ...] = ("train", "test"),
 ) -> TrainingSet:
     """Snapshot a dataset's patches with the chosen statuses; commit and return the row.
 
@@ -44,10 +49,12 @@ def create_training_set(
         dataset_id: the dataset to snapshot.
         statuses: patch statuses to include (default: accepted and corrected).
         include_unreviewed: also include patches nobody reviewed yet.
+        needs: splits the snapshot must have a patch in (none for a pre-training corpus,
+            whose patches all go to train).
 
     Raises:
         NotFound: no such dataset.
-        Invalid: no patch matches, or the snapshot lacks a train or test patch.
+        Invalid: no patch matches, or the snapshot lacks a patch in a split it needs.
     """
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
@@ -81,7 +88,7 @@ def create_training_set(
             field="statuses",
         )
     splits = {patch.split for patch, _ in rows}
-    missing = {"train", "test"} - splits
+    missing = set(needs) - splits
     if missing:
         raise Invalid(
             f"The selected patches have no {' and no '.join(sorted(missing))} patch; "
@@ -109,6 +116,72 @@ def create_training_set(
         path.unlink(missing_ok=True)
         raise
     return training_set
+
+
+CORPUS_STATUSES = tuple(s.value for s in PatchStatus if s is not PatchStatus.rejected)
+"""A pre-training corpus reads no labels, so every patch counts whatever its review, except
+the rejected ones (a patch can be rejected for its image)."""
+
+
+def check_corpus(*, session: Session, dataset_ids: list[int], labelled_dataset_id: int) -> None:
+    """Refuse a pre-training corpus before anything is written.
+
+    Raises:
+        NotFound: no such dataset (the labelled one included).
+        Invalid: the labelled dataset itself, other bands, or no patch to learn from.
+    """
+    labelled = session.get(Dataset, labelled_dataset_id)
+    if labelled is None:
+        raise NotFound(f"No dataset with id {labelled_dataset_id}.", field="dataset_id")
+    for dataset_id in dataset_ids:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is None:
+            raise NotFound(f"No dataset with id {dataset_id}.", field=CORPUS_FIELD)
+        if dataset_id == labelled_dataset_id:
+            raise Invalid(
+                f"Dataset {dataset.name!r} is the labelled one, whose train split is "
+                "pre-trained on already; choose other datasets for the corpus.",
+                field=CORPUS_FIELD,
+            )
+        if list(dataset.bands) != list(labelled.bands):
+            raise Invalid(
+                f"Dataset {dataset.name!r} has bands {', '.join(dataset.bands)}; the "
+                f"pre-training reads {', '.join(labelled.bands)}, in that order.",
+                field=CORPUS_FIELD,
+            )
+        usable = session.scalar(
+            select(func.count())
+            .select_from(Patch)
+            .where(Patch.dataset_id == dataset_id, Patch.status.in_(CORPUS_STATUSES))
+        )
+        if not usable:
+            raise Invalid(
+                f"Dataset {dataset.name!r} has no patch to learn from (none, or all rejected).",
+                field=CORPUS_FIELD,
+            )
+
+
+def create_corpus(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset_ids: list[int],
+    created_by: int | None = None,
+) -> list[TrainingSet]:
+    """Freeze other datasets' images as a pre-training corpus, one training set each
+    (``check_corpus`` first: each is committed as it is written)."""
+    return [
+        create_training_set(
+            session=session,
+            settings=settings,
+            dataset_id=dataset_id,
+            statuses=CORPUS_STATUSES,
+            name=f"{session.get(Dataset, dataset_id).name} (images for pre-training)",
+            created_by=created_by,
+            needs=(),
+        )
+        for dataset_id in dataset_ids
+    ]
 
 
 def _write_snapshot(

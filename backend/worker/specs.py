@@ -17,9 +17,10 @@ from backend.config import Settings
 from backend.models import Run, TrainingSet
 from backend.services.map_products import scene_config
 from backend.services.queue import Lease
+from backend.services.training_sets import CORPUS_SETS
 
 # Job parameters that are not settings of the ml code: ids resolved here, and the name.
-NOT_CONFIG = ("dataset_id", "training_set_id", "pretrained_run_id", "run_id", "name")
+NOT_CONFIG = ("dataset_id", "training_set_id", "pretrained_run_id", "run_id", "name", CORPUS_SETS)
 
 
 def job_dir(settings: Settings, job_id: int) -> Path:
@@ -34,10 +35,9 @@ def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str,
     config = {k: v for k, v in params.items() if k not in NOT_CONFIG and v is not None}
     snapshot = None
     if params.get("training_set_id") is not None:
-        training_set = session.get(TrainingSet, int(params["training_set_id"]))
-        if training_set is None:
-            raise ValueError(f"training set {params['training_set_id']} no longer exists")
-        snapshot = str(settings.path(training_set.file))
+        snapshot = _snapshot_file(session, settings, params["training_set_id"])
+    if params.get(CORPUS_SETS):
+        config["corpus"] = [_snapshot_file(session, settings, i) for i in params[CORPUS_SETS]]
     for key, target in (("pretrained_run_id", "pretrained"), ("run_id", "run_dir")):
         if params.get(key) is not None:
             run = session.get(Run, int(params[key]))
@@ -56,6 +56,13 @@ def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str,
         "config": config,
         "cpu_threads": settings.job_cpu_threads,
     }
+
+
+def _snapshot_file(session: Session, settings: Settings, training_set_id: int) -> str:
+    training_set = session.get(TrainingSet, int(training_set_id))
+    if training_set is None:
+        raise ValueError(f"training set {training_set_id} no longer exists")
+    return str(settings.path(training_set.file))
 
 
 def json_safe(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +94,37 @@ class TrainingSet:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
         os.replace(tmp, path)
+
+
+def with_corpus(training_set: TrainingSet, corpus: Sequence[TrainingSet]) -> TrainingSet:
+    """The training set with every patch of ``corpus`` added to its train split.
+
+    For pre-training, which reads images and never labels: other scenes, tiles or years
+    widen what the encoder learns from, as the paper pre-trains on a multi-tile unlabelled
+    corpus, while val (epoch selection) and test (the reported loss) stay the training
+    set's own. A corpus must share the bands, in order (the encoder's input channels and
+    the normalisation), and may not hold a patch the training set already has, which would
+    put a val or test image in train.
+
+    Raises:
+        ValueError: other bands, or a patch already in the training set.
+    """
+    patches = list(training_set.patches)
+    seen = {Path(p.dir).resolve() for p in patches}
+    for extra in corpus:
+        if list(extra.bands) != list(training_set.bands):
+            raise ValueError(
+                f"corpus {extra.id!r} has bands {list(extra.bands)}, "
+                f"the training set {list(training_set.bands)}"
+            )
+        for patch in extra.patches:
+            if Path(patch.dir).resolve() in seen:
+                raise ValueError(
+                    f"corpus {extra.id!r}: patch {patch.id!r} is already in the training set"
+                )
+            seen.add(Path(patch.dir).resolve())
+            patches.append(replace(patch, split="train"))
+    return replace(training_set, patches=patches)
 
 
 def _patch_from(entry: dict[str, Any], root: Path) -> SnapshotPatch:

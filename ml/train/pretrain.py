@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ml.context import JobContext
+from ml.data.snapshot import with_corpus
 from ml.models.ubarn_pretext import PretrainModel, masked_reconstruction_loss
 from ml.train.artifacts import stopped_result, write_json, write_run
 from ml.train.base import Batch, Trainer
@@ -79,13 +80,16 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         ctx: job context.
         snapshot: training-set snapshot JSON file.
         config: see ``ml.train.config.TrainConfig`` (``regime``, ``pretrained`` and
-            ``label_fraction`` do not apply).
+            ``label_fraction`` do not apply), and ``corpus``: snapshot files of other
+            datasets whose every patch joins the train split (``with_corpus``).
 
     Returns:
         The results dict, or {"status": "cancelled", "stopped": True, ...} when cancelled.
     """
+    config = dict(config)
+    corpus = [load_training_set(Path(path), ()) for path in config.pop("corpus", None) or ()]
     cfg = resolve_config(config, "pretrain")
-    training_set = load_training_set(snapshot, ("train", "val"))
+    training_set = with_corpus(load_training_set(snapshot, ("train", "val")), corpus)
     max_dates = survey(training_set, cfg)
     stats = band_stats(ctx, training_set, cfg, None)
     train, val, test = make_datasets(
@@ -120,6 +124,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         "fit_seconds": fit.train_time_s,
         "test_seconds": time.perf_counter() - start,
         "snapshot": training_set.id,
+        "train_patches": len(training_set.split("train")),
         "stopped": False,
     }
     run_info = {
@@ -129,6 +134,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
         "bands": list(training_set.bands),
         "normalisation": stats.to_dict(),
         "snapshot": training_set.id,
+        "corpus": [{"snapshot": extra.id, "patches": len(extra.patches)} for extra in corpus],
         "max_dates": train.max_dates,
     }
     write_run(ctx.out_dir, run_info, trainer.model, fit, "U-BARN pre-training")

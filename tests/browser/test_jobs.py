@@ -121,6 +121,37 @@ def test_train_from_the_form_then_compare_with_rf(
     assert "McNemar" in page.locator("#mcnemar").inner_text()
 
 
+def test_pre_train_on_another_scenes_images_from_the_form(
+    page, make_user, ingested_dataset, other_scene, worker
+) -> None:  # noqa: ANN001
+    make_user("rev", "reviewer")
+    browser_login(page, "rev")
+    page.goto("/jobs")
+    corpus = page.locator("select[name=corpus_dataset_ids]")
+    page.select_option("select[name=kind]", "finetune")
+    assert not corpus.is_visible()  # fine-tuning reads labels: no corpus
+    page.select_option("select[name=kind]", "pretrain")
+    page.select_option("select[name=dataset_id]", label="tiny")
+    page.check("input[name=include_unreviewed]")
+    page.fill("input[name=epochs]", "1")
+    page.select_option("select[name=device]", "cpu")
+    corpus.select_option(label=["tiny", "other"])
+    page.click("#launch-form button[type=submit]")
+    error = page.locator('.field-error[data-for="corpus_dataset_ids"]')
+    error.wait_for()
+    assert "is the labelled one" in error.inner_text()
+    assert page.url.endswith("/jobs")
+
+    corpus.select_option(label=["other"])
+    page.click("#launch-form button[type=submit]")
+    _wait_done(page)
+    page.click("a.run-link")
+    page.wait_for_url("**/runs/*")
+    said = page.locator("#corpus").inner_text()
+    assert "Pre-trained also on the images of" in said
+    assert "other (images for pre-training): 3 patches" in said
+
+
 def test_a_comparison_over_seeds_from_the_form_shows_its_spread(
     page, make_user, ingested_dataset, worker
 ) -> None:  # noqa: ANN001

@@ -24,6 +24,7 @@ function params() {
   for (const el of form.elements) {
     if (!el.name || el.name === "kind" || !visible(el)) continue;
     if (el.type === "checkbox") out[el.name] = el.checked;
+    else if (el.type === "select-multiple") out[el.name] = Array.from(el.selectedOptions, (o) => Number(o.value));
     else if (el.value === "") continue;
     else if (IDS.includes(el.name)) out[el.name] = Number(el.value);
     else if (NUMBERS.includes(el.name)) out[el.name] = Number(el.value);

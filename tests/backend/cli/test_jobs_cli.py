@@ -36,10 +36,10 @@ def test_bad_parameters_are_refused_by_the_command_line_too(database: str) -> No
 
 
 @pytest.mark.slow
-def test_experiment_prints_the_comparison_table(ingested_dataset) -> None:  # noqa: ANN001
+def test_experiment_prints_the_comparison_table(ingested_dataset, other_scene) -> None:  # noqa: ANN001
     args = ["experiment", "tiny", "--include-unreviewed", "--epochs", "1", "--pretrain-epochs", "1"]
     recipe = ["--encoder-norm", "batch", "--crop-balance", "1", "--ema-decay", "0.5",
-              "--no-logit-adjustment"]  # fmt: skip
+              "--no-logit-adjustment", "--corpus", "other"]  # fmt: skip
     result = runner.invoke(app, [*args, *recipe, "--device", "cpu"])
     assert result.exit_code == 0, result.output
     for row in ["Random Forest (OSO)", "U-BARN from scratch", "U-BARN pre-trained + fine-tuned"]:
@@ -47,8 +47,11 @@ def test_experiment_prints_the_comparison_table(ingested_dataset) -> None:  # no
     assert "McNemar" in result.output
     with db.get_sessionmaker()() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 0  # a CLI run, not a job
-        snapshot = session.scalars(select(TrainingSet)).one()
+        snapshot, corpus = session.scalars(select(TrainingSet).order_by(TrainingSet.id)).all()
+    assert (snapshot.dataset_id, corpus.dataset_id) == (ingested_dataset.id, other_scene.id)
     out = get_settings().path(f"experiments/{snapshot.id}/out")
+    pretrained = json.loads((out / "pretrain" / "run.json").read_text())
+    assert pretrained["corpus"] == [{"snapshot": str(corpus.id), "patches": 3}]
     fine_tuned = json.loads((out / "finetune" / "run.json").read_text())
     assert fine_tuned["network"]["encoder_norm"] == "batch"
     learned = {
@@ -61,12 +64,14 @@ def test_experiment_prints_the_comparison_table(ingested_dataset) -> None:  # no
         snapshots = session.scalar(select(func.count()).select_from(TrainingSet))
     twice = runner.invoke(app, ["experiment", "tiny", "--seeds", "0,0", "--include-unreviewed"])
     assert twice.exit_code == 2 and "a seed is given twice" in twice.output
-    for bad, field in [
-        (["--ema-decay", "1"], "ema_decay"),
-        (["--encoder-norm", "x"], "encoder_norm"),
+    for bad, message in [
+        (["--ema-decay", "1"], "Invalid ema_decay"),
+        (["--encoder-norm", "x"], "Invalid encoder_norm"),
+        (["--corpus", "tiny"], "is the labelled one"),
+        (["--corpus", "other", "--corpus", "nope"], "No dataset 'nope'"),
     ]:
         refused = runner.invoke(app, [*args, *bad])
-        assert refused.exit_code == 2 and f"Invalid {field}" in refused.output, refused.output
+        assert refused.exit_code == 2 and message in refused.output, refused.output
     with db.get_sessionmaker()() as session:  # refused before any snapshot is taken
         assert session.scalar(select(func.count()).select_from(TrainingSet)) == snapshots
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from backend import db
 from backend.config import get_settings
-from backend.models import Job, JobEvent, Run, TrainingSet
+from backend.models import Job, JobEvent, Patch, Run, TrainingSet
 from backend.models.jobs import JobState
 from backend.schemas.jobs import (
     FORM_CHOICES,
@@ -25,6 +25,7 @@ from backend.schemas.jobs import (
     form_defaults,
 )
 from backend.services import queue
+from backend.worker.specs import job_spec
 from ml.data.snapshot import TrainingSet as Snapshot
 from ml.train.config import PRESETS, REGIMES, TrainConfig
 from tests.conftest import login
@@ -273,6 +274,84 @@ def test_a_pretraining_is_fine_tuned_with_the_network_it_was_made_with(
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["params"]["mask_clouds"] == made.get("mask_clouds", False)
     assert accepted.json()["params"]["encoder_norm"] == made.get("encoder_norm", "group")
+
+
+def _reject(patches: list[Patch]) -> None:
+    with db.get_sessionmaker()() as session:
+        for patch in patches:
+            session.get(Patch, patch.id).status = "rejected"
+        session.commit()
+
+
+def test_a_pretraining_corpus_is_frozen_at_launch_and_handed_to_the_worker(
+    reviewer: TestClient,
+    ingested_dataset,
+    other_scene,  # noqa: ANN001
+) -> None:
+    """Another scene's patches, unreviewed, join the pre-training; a rejected one does not."""
+    rejected, *kept = sorted(other_scene.patches, key=lambda p: p.id)
+    _reject([rejected])
+    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True, "epochs": 1,
+              "corpus_dataset_ids": [other_scene.id]}  # fmt: skip
+    response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert "corpus_dataset_ids" not in job["params"]
+    (corpus_id,) = job["params"]["corpus_training_set_ids"]
+    settings = get_settings()
+    with db.get_sessionmaker()() as session:
+        corpus = session.get(TrainingSet, corpus_id)
+        assert (corpus.dataset_id, corpus.n_patches) == (other_scene.id, 2)
+        assert "unreviewed" in corpus.statuses and "rejected" not in corpus.statuses
+        lease = queue.claim(engine=db.get_engine(), worker_id="t", lease_s=60)
+        spec = job_spec(session=session, settings=settings, lease=lease)
+    frozen = Snapshot.load(settings.path(corpus.file))
+    assert sorted(p.id for p in frozen.patches) == sorted(p.external_id for p in kept)
+    assert all(p.dir.is_dir() for p in frozen.patches)
+    assert spec["config"]["corpus"] == [str(settings.path(corpus.file))]
+    assert "corpus_training_set_ids" not in spec["config"]
+
+    compare = {"training_set_id": job["params"]["training_set_id"],
+               "corpus_dataset_ids": [other_scene.id]}  # fmt: skip
+    response = reviewer.post("/api/v1/jobs", json={"kind": "compare", "params": compare})
+    assert response.status_code == 201, response.text
+    assert response.json()["params"]["corpus_training_set_ids"] == [corpus_id + 1]
+    assert _counts() == (2, 3)
+
+
+def test_a_bad_corpus_is_refused_and_writes_nothing(
+    reviewer: TestClient,
+    ingested_dataset,
+    other_scene,  # noqa: ANN001
+    session,  # noqa: ANN001
+) -> None:
+    labelled, other = ingested_dataset.id, other_scene.id
+    cases = [
+        ("pretrain", {"corpus_dataset_ids": [999]}, 404, "No dataset with id 999"),
+        ("pretrain", {"corpus_dataset_ids": [labelled]}, 422, "is the labelled one"),
+        ("compare", {"corpus_dataset_ids": [other, other]}, 422, "given twice"),
+        ("compare", {"corpus_dataset_ids": "other"}, 422, "valid list"),
+        ("finetune", {"corpus_dataset_ids": [other]}, 422, "Extra inputs are not permitted"),
+        ("pretrain", {"dataset_id": 999, "corpus_dataset_ids": [other]}, 404, "id 999"),
+    ]
+    for kind, change, status, message in cases:
+        params = {"dataset_id": labelled, "include_unreviewed": True, **change}
+        response = reviewer.post("/api/v1/jobs", json={"kind": kind, "params": params})
+        assert response.status_code == status, (change, response.text)
+        assert message in response.text, (change, response.text)
+    other_scene.bands = other_scene.bands[::-1]
+    session.commit()
+    params = {"dataset_id": labelled, "include_unreviewed": True, "corpus_dataset_ids": [other]}
+    response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+    assert response.status_code == 422 and "has bands B12, B11" in response.text, response.text
+    assert response.json()["field"] == "corpus_dataset_ids"
+    other_scene.bands = other_scene.bands[::-1]
+    session.commit()
+    _reject(other_scene.patches)
+    response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+    assert response.status_code == 422 and "no patch to learn from" in response.text
+    assert _counts() == (0, 0)
+    assert not get_settings().path("snapshots").exists()
 
 
 def test_annotators_and_forged_requests_cannot_launch(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ml.data.snapshot import SnapshotPatch, TrainingSet, make_training_set
+from ml.data.snapshot import SnapshotPatch, TrainingSet, make_training_set, with_corpus
 from ml.data.store import read_label, read_patch
 from ml.nomenclature import builtin
 
@@ -74,3 +75,34 @@ def test_make_training_set_snapshots_the_true_labels_beside_the_noisy_ones(
         assert np.array_equal(read_label(t.label), source)
         differ += int((read_label(n.label) != source).sum())
     assert differ > 0  # the noise changed some labels; the reference kept them true
+
+
+def _snapshot(root: Path, name: str, bands: list[str], splits: list[str]) -> TrainingSet:
+    patches = [
+        SnapshotPatch(f"{name}{i}", root / name / str(i), root / f"{name}{i}.tif", split, "")
+        for i, split in enumerate(splits)
+    ]
+    return TrainingSet(name, builtin("oso-2018"), bands, patches)
+
+
+def test_a_corpus_widens_the_train_split_only(tmp_path: Path) -> None:
+    labelled = _snapshot(tmp_path, "a", ["B2", "B3"], ["train", "val", "test"])
+    corpus = [
+        _snapshot(tmp_path, "b", ["B2", "B3"], ["train", "test", "val"]),
+        _snapshot(tmp_path, "c", ["B2", "B3"], ["test"]),
+    ]
+    widened = with_corpus(labelled, corpus)
+    assert [p.id for p in widened.split("train")] == ["a0", "b0", "b1", "b2", "c0"]
+    assert widened.split("val") == labelled.split("val")
+    assert widened.split("test") == labelled.split("test")
+    assert widened.id == labelled.id and len(labelled.patches) == 3  # a copy
+    assert with_corpus(labelled, []) == labelled
+
+
+def test_a_corpus_of_other_bands_or_of_the_same_patches_is_refused(tmp_path: Path) -> None:
+    labelled = _snapshot(tmp_path, "a", ["B2", "B3"], ["train", "val", "test"])
+    with pytest.raises(ValueError, match=r"corpus 'b' has bands \['B3', 'B2'\]"):
+        with_corpus(labelled, [_snapshot(tmp_path, "b", ["B3", "B2"], ["train"])])
+    itself = _snapshot(tmp_path, "a", ["B2", "B3"], ["train", "train", "train"])
+    with pytest.raises(ValueError, match="patch 'a0' is already in the training set"):
+        with_corpus(labelled, [replace(itself, id="again")])

@@ -11,7 +11,7 @@ import torch
 
 from ml.data.class_sampling import patch_class_counts
 from ml.data.dataset import ClassMapping
-from ml.data.snapshot import TrainingSet
+from ml.data.snapshot import TrainingSet, make_training_set
 from ml.data.store import read_label, read_patch
 from ml.models.registry import load_predictor
 from ml.models.ubarn import MODEL_SIZES
@@ -51,6 +51,34 @@ def test_pretraining_writes_a_reusable_run(pretrained_run: Path) -> None:
     assert any(k.startswith("reconstruction.") for k in _weights(pretrained_run))
     with pytest.raises(ValueError, match="not finetune"):
         load_predictor(pretrained_run)  # a pre-training run has no classifier
+
+
+def test_a_pretraining_also_learns_from_a_corpus_of_other_scenes(
+    snapshot: Path, pretrained_run: Path, make_context, tiny_run: dict, tmp_path: Path
+) -> None:
+    """Its patches join the train split: more training images, their statistics in the
+    normalisation, the same val split; a corpus of other bands is refused up front."""
+    corpus = make_training_set(tmp_path / "other", n_patches=6, size=16, n_dates=6, seed=1)
+    ctx = make_context("corpus")
+    results = pretrain.run(ctx, snapshot=snapshot, config={**tiny_run, "corpus": [str(corpus)]})
+    alone = json.loads((pretrained_run / "results.json").read_text())
+    assert (alone["train_patches"], results["train_patches"]) == (3, 3 + 6)
+    run, run_alone = (
+        json.loads((d / "run.json").read_text()) for d in (ctx.out_dir, pretrained_run)
+    )
+    assert run["corpus"] == [{"snapshot": "synthetic-s1", "patches": 6}]
+    assert run_alone["corpus"] == []
+    assert run["normalisation"]["median"] != run_alone["normalisation"]["median"]
+    assert "corpus" not in run["config"]
+
+    other_bands = TrainingSet.load(corpus)
+    other_bands.bands = other_bands.bands[::-1]
+    other_bands.save(tmp_path / "other-bands.json")
+    refused = make_context("refused")
+    with pytest.raises(ValueError, match="has bands"):
+        config = {**tiny_run, "corpus": [str(tmp_path / "other-bands.json")]}
+        pretrain.run(refused, snapshot=snapshot, config=config)
+    assert not any(refused.out_dir.iterdir()) and not any(refused.checkpoint_dir.iterdir())
 
 
 def test_full_tiny_pretrain_and_finetune(
