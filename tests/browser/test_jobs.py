@@ -6,9 +6,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import func, select
 
 from backend import db
 from backend.config import get_settings
+from backend.models import Patch
 from backend.worker.local import LocalBackend
 from backend.worker.supervisor import Supervisor
 from tests.conftest import browser_login
@@ -150,6 +152,13 @@ def test_pre_train_on_another_scenes_images_from_the_form(
     said = page.locator("#corpus").inner_text()
     assert "Pre-trained also on the images of" in said
     assert "other (images for pre-training): 3 patches" in said
+    with db.get_sessionmaker()() as session:
+        train = session.scalar(
+            select(func.count())
+            .select_from(Patch)
+            .where(Patch.dataset_id == ingested_dataset.id, Patch.split == "train")
+        )
+    assert page.locator("#train-patches").inner_text() == f"{train + 3} patches"
 
 
 def test_a_comparison_over_seeds_from_the_form_shows_its_spread(
