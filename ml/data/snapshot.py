@@ -118,11 +118,12 @@ def with_corpus(training_set: TrainingSet, corpus: Sequence[TrainingSet]) -> Tra
                 f"the training set {list(training_set.bands)}"
             )
         for patch in extra.patches:
-            if Path(patch.dir).resolve() in seen:
+            folder = Path(patch.dir).resolve()
+            if folder in seen:
                 raise ValueError(
                     f"corpus {extra.id!r}: patch {patch.id!r} is already in the training set"
                 )
-            seen.add(Path(patch.dir).resolve())
+            seen.add(folder)
             patches.append(replace(patch, split="train"))
     return replace(training_set, patches=patches)
 
