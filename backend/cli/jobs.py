@@ -205,7 +205,6 @@ def experiment(
     and logit adjustment apply to the runs from scratch and fine-tuned (the pre-training
     reads no labels), ``--corpus`` to the pre-training only.
     """
-    from backend.services.training_sets import check_corpus, create_corpus, create_training_set
     from ml.context import LocalContext
     from ml.experiment import run
 
@@ -220,19 +219,17 @@ def experiment(
             "logit_adjustment": logit_adjustment,
         }  # fmt: skip
         try:
-            ids = [other.id for other in others]
             checked = job_service.validate_params(
                 "compare",
-                {"dataset_id": row.id, **config, "seeds": seeds, "corpus_dataset_ids": ids},
-            )
+                {"dataset_id": row.id, **config, "seeds": seeds,
+                 "include_unreviewed": include_unreviewed,
+                 "corpus_dataset_ids": [other.id for other in others]},
+            )  # fmt: skip
             if checked["seeds"]:
                 config["seeds"] = checked["seeds"]
-            check_corpus(session=session, dataset_ids=ids, labelled_dataset_id=row.id)
-            training_set = create_training_set(
-                session=session, settings=settings, dataset_id=row.id,
-                include_unreviewed=include_unreviewed,
-            )  # fmt: skip
-            frozen = create_corpus(session=session, settings=settings, dataset_ids=ids)
+            training_set, frozen = job_service.freeze_sources(
+                session=session, settings=settings, params=checked
+            )
             config["corpus"] = [str(settings.path(extra.file)) for extra in frozen]
         except DomainError as exc:
             console.print(f"[red]{exc.message}[/red] {exc.detail or ''}")

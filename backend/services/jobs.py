@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.config import Settings, get_settings
 from backend.errors import Invalid, NotFound
-from backend.models import Job, JobEvent, JobState, Run
+from backend.models import Job, JobEvent, JobState, Run, TrainingSet
 from backend.models.base import utcnow
 from backend.schemas.jobs import PARAMS, JobEventOut, JobOut, PretrainParams
 from backend.services import queue
@@ -25,7 +25,8 @@ from backend.services.training_sets import (
     get_training_set,
 )
 
-SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed")
+SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed", CORPUS_FIELD)
+"""Launch parameters that become training sets (``freeze_sources``), not job settings."""
 
 
 def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +87,47 @@ def _check_pretraining(run: Run, params: dict[str, Any]) -> None:
             )
 
 
+def freeze_sources(
+    *,
+    session: Session,
+    settings: Settings,
+    params: dict[str, Any],
+    created_by: int | None = None,
+) -> tuple[TrainingSet | None, list[TrainingSet]]:
+    """The training sets validated ``params`` read: labels and pre-training corpus.
+
+    A new snapshot of ``dataset_id``'s labels (or the existing ``training_set_id``), and
+    one new training set per dataset of ``corpus_dataset_ids``. The corpus is checked
+    against the labelled dataset before anything is written, as each snapshot is committed
+    when it is written.
+
+    Returns:
+        The labels' training set (None for a kind without labels) and the corpus's.
+    """
+    training_set = None
+    if params.get("training_set_id") is not None:
+        training_set = get_training_set(session=session, training_set_id=params["training_set_id"])
+    corpus = params.get(CORPUS_FIELD) or []
+    if corpus:
+        labelled = params.get("dataset_id")
+        if labelled is None:
+            labelled = training_set.dataset_id
+        check_corpus(session=session, dataset_ids=corpus, labelled_dataset_id=labelled)
+    if params.get("dataset_id") is not None:
+        training_set = create_training_set(
+            session=session,
+            settings=settings,
+            dataset_id=params["dataset_id"],
+            statuses=params["statuses"],
+            include_unreviewed=params["include_unreviewed"],
+            created_by=created_by,
+        )
+    frozen = create_corpus(
+        session=session, settings=settings, dataset_ids=corpus, created_by=created_by
+    )
+    return training_set, frozen
+
+
 def launch(
     *,
     session: Session,
@@ -103,29 +145,13 @@ def launch(
     """
     clean = validate_params(kind, params)
     _check_references(session, clean)
-    corpus = clean.pop(CORPUS_FIELD, None) or []
-    if corpus:
-        labelled = clean.get("dataset_id")
-        if labelled is None:
-            labelled = get_training_set(
-                session=session, training_set_id=clean["training_set_id"]
-            ).dataset_id
-        check_corpus(session=session, dataset_ids=corpus, labelled_dataset_id=labelled)
-    if clean.get("dataset_id") is not None:
-        training_set = create_training_set(
-            session=session,
-            settings=settings,
-            dataset_id=clean["dataset_id"],
-            statuses=clean["statuses"],
-            include_unreviewed=clean["include_unreviewed"],
-            created_by=created_by,
-        )
+    training_set, corpus = freeze_sources(
+        session=session, settings=settings, params=clean, created_by=created_by
+    )
+    if training_set is not None:
         clean["training_set_id"] = training_set.id
     if corpus:
-        frozen = create_corpus(
-            session=session, settings=settings, dataset_ids=corpus, created_by=created_by
-        )
-        clean[CORPUS_SETS] = [extra.id for extra in frozen]
+        clean[CORPUS_SETS] = [extra.id for extra in corpus]
     for key in SNAPSHOT_KEYS:
         clean.pop(key, None)
     return queue.enqueue(
