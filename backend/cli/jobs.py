@@ -198,12 +198,17 @@ def experiment(
         help="Another dataset (name or id) whose images, reviewed or not, join the "
         "pre-training; repeat for several.",
     ),
+    corpus_set: list[int] = typer.Option(
+        [],
+        help="A pre-training corpus frozen before (training set id), reused image for "
+        "image; repeat for several.",
+    ),
 ) -> None:
     """Run the whole comparison (RF, U-BARN scratch, pre-trained + fine-tuned); print the table.
 
     The options are the launch form's, with its defaults; class and crop balance, EMA decay
     and logit adjustment apply to the runs from scratch and fine-tuned (the pre-training
-    reads no labels), ``--corpus`` to the pre-training only.
+    reads no labels), ``--corpus`` and ``--corpus-set`` to the pre-training only.
     """
     from ml.context import LocalContext
     from ml.experiment import run
@@ -223,7 +228,8 @@ def experiment(
                 "compare",
                 {"dataset_id": row.id, **config, "seeds": seeds,
                  "include_unreviewed": include_unreviewed,
-                 "corpus_dataset_ids": [other.id for other in others]},
+                 "corpus_dataset_ids": [other.id for other in others],
+                 "corpus_training_set_ids": corpus_set},
             )  # fmt: skip
             if checked["seeds"]:
                 config["seeds"] = checked["seeds"]

@@ -2,7 +2,15 @@
 
 from backend.models.base import Base
 from backend.models.datasets import Dataset, LabelRevision, Patch, PatchStatus
-from backend.models.jobs import Job, JobEvent, JobKind, JobState, Run, TrainingSet
+from backend.models.jobs import (
+    Job,
+    JobEvent,
+    JobKind,
+    JobState,
+    Run,
+    TrainingSet,
+    TrainingSetPurpose,
+)
 from backend.models.maps import MapKind, MapProduct
 from backend.models.nomenclature import Nomenclature, NomenclatureClass
 from backend.models.reviews import Assignment, Campaign, Decision, DecisionKind
@@ -29,5 +37,6 @@ __all__ = [
     "Role",
     "Run",
     "TrainingSet",
+    "TrainingSetPurpose",
     "User",
 ]

@@ -33,8 +33,18 @@ class JobKind(StrEnum):
     compare = "compare"
 
 
+class TrainingSetPurpose(StrEnum):
+    """What a training set was frozen for, which decides what may read it."""
+
+    labels = "labels"
+    """Reviewed labels a run learns from and is scored on."""
+    corpus = "corpus"
+    """Images a pre-training learns from; their labels were never checked."""
+
+
 class TrainingSet(Base):
-    """A frozen snapshot of validated labels (which patch, which revision) a run trains on."""
+    """A frozen snapshot of validated labels (which patch, which revision) a run trains on,
+    or of a pre-training corpus's images."""
 
     __tablename__ = "training_sets"
 
@@ -44,6 +54,11 @@ class TrainingSet(Base):
     file: Mapped[str] = mapped_column(String(500), doc="snapshot JSON, relative to data dir")
     n_patches: Mapped[int]
     statuses: Mapped[list[Any]] = mapped_column(doc="patch statuses included")
+    purpose: Mapped[str] = mapped_column(
+        String(20),
+        default=TrainingSetPurpose.labels.value,
+        server_default=TrainingSetPurpose.labels.value,
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_column()
 

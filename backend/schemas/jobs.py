@@ -74,12 +74,17 @@ def _distinct_seeds(seeds: list[int]) -> list[int]:
 Seeds = Annotated[list[int], BeforeValidator(_seed_list), AfterValidator(_distinct_seeds)]
 
 
-def _distinct_datasets(ids: list[int]) -> list[int]:
-    if len(ids) > MAX_CORPUS_DATASETS:
-        raise ValueError(f"at most {MAX_CORPUS_DATASETS} datasets at once, got {len(ids)}")
-    if len(set(ids)) != len(ids):
-        raise ValueError("a dataset is given twice")
-    return ids
+def _distinct(noun: str) -> AfterValidator:
+    """At most MAX_CORPUS_DATASETS ids, none twice; ``noun`` names them in the message."""
+
+    def check(ids: list[int]) -> list[int]:
+        if len(ids) > MAX_CORPUS_DATASETS:
+            raise ValueError(f"at most {MAX_CORPUS_DATASETS} {noun}s at once, got {len(ids)}")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"a {noun} is given twice")
+        return ids
+
+    return AfterValidator(check)
 
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -152,11 +157,15 @@ class SupervisedParams(BaseModel):
 class CorpusParams(BaseModel):
     """What a pre-training learns from besides the labelled dataset's train split."""
 
-    corpus_dataset_ids: Annotated[list[int], AfterValidator(_distinct_datasets)] = []
+    corpus_dataset_ids: Annotated[list[int], _distinct("dataset")] = []
     """Other datasets (scenes, tiles, years) whose every patch, reviewed or not, joins the
     pre-training's train split: it reads images, never labels, so it can learn from far
     more than the annotators validated, as the paper pre-trains on a multi-tile corpus.
     Frozen into training sets at launch; they must have the labelled dataset's bands."""
+    corpus_training_set_ids: Annotated[list[int], _distinct("training set")] = []
+    """Corpora frozen by earlier launches, reused image for image: a pre-training to set
+    beside an earlier one learns from the same images, whatever was ingested or rejected
+    since."""
 
 
 class PretrainParams(CorpusParams, TrainingParams):

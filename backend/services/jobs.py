@@ -22,10 +22,10 @@ from backend.services.training_sets import (
     check_corpus,
     create_corpus,
     create_training_set,
-    get_training_set,
+    get_labels,
 )
 
-SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed", CORPUS_FIELD)
+SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed", CORPUS_FIELD, CORPUS_SETS)
 """Launch parameters that become training sets (``freeze_sources``), not job settings."""
 
 
@@ -54,7 +54,7 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 def _check_references(session: Session, params: dict[str, Any]) -> None:
     """404 for a training set or run id that does not exist (before anything is written)."""
     if params.get("training_set_id") is not None:
-        get_training_set(session=session, training_set_id=params["training_set_id"])
+        get_labels(session=session, training_set_id=params["training_set_id"])
     if params.get("scene_dataset_id") is not None:
         dataset_id = params["scene_dataset_id"]
         scene_config(session=session, settings=get_settings(), dataset_id=dataset_id)
@@ -96,23 +96,30 @@ def freeze_sources(
 ) -> tuple[TrainingSet | None, list[TrainingSet]]:
     """The training sets validated ``params`` read: labels and pre-training corpus.
 
-    A new snapshot of ``dataset_id``'s labels (or the existing ``training_set_id``), and
-    one new training set per dataset of ``corpus_dataset_ids``. The corpus is checked
-    against the labelled dataset before anything is written, as each snapshot is committed
-    when it is written.
+    A new snapshot of ``dataset_id``'s labels (or the existing ``training_set_id``); the
+    corpora frozen before of ``corpus_training_set_ids``, and one new training set per
+    dataset of ``corpus_dataset_ids``. The corpus is checked against the labelled dataset
+    before anything is written, as each snapshot is committed when it is written.
 
     Returns:
-        The labels' training set (None for a kind without labels) and the corpus's.
+        The labels' training set (None for a kind without labels) and the corpus's
+        training sets, the reused ones first.
     """
     training_set = None
     if params.get("training_set_id") is not None:
-        training_set = get_training_set(session=session, training_set_id=params["training_set_id"])
+        training_set = get_labels(session=session, training_set_id=params["training_set_id"])
     corpus = params.get(CORPUS_FIELD) or []
-    if corpus:
+    reused = params.get(CORPUS_SETS) or []
+    if corpus or reused:
         labelled = params.get("dataset_id")
         if labelled is None:
             labelled = training_set.dataset_id
-        check_corpus(session=session, dataset_ids=corpus, labelled_dataset_id=labelled)
+        check_corpus(
+            session=session,
+            dataset_ids=corpus,
+            training_set_ids=reused,
+            labelled_dataset_id=labelled,
+        )
     if params.get("dataset_id") is not None:
         training_set = create_training_set(
             session=session,
@@ -125,7 +132,7 @@ def freeze_sources(
     frozen = create_corpus(
         session=session, settings=settings, dataset_ids=corpus, created_by=created_by
     )
-    return training_set, frozen
+    return training_set, [session.get(TrainingSet, i) for i in reused] + frozen
 
 
 def launch(
@@ -141,19 +148,20 @@ def launch(
     Nothing is written when any check fails. With ``dataset_id`` the current validated
     labels are frozen into a new training set now, so the run uses the labels of the
     moment it was launched, whenever a worker picks it up; a pre-training corpus
-    (``corpus_dataset_ids``) is frozen likewise, one training set per dataset.
+    (``corpus_dataset_ids``) is frozen likewise, one training set per dataset, beside any
+    corpus frozen before (``corpus_training_set_ids``).
     """
     clean = validate_params(kind, params)
     _check_references(session, clean)
     training_set, corpus = freeze_sources(
         session=session, settings=settings, params=clean, created_by=created_by
     )
+    for key in SNAPSHOT_KEYS:
+        clean.pop(key, None)
     if training_set is not None:
         clean["training_set_id"] = training_set.id
     if corpus:
         clean[CORPUS_SETS] = [extra.id for extra in corpus]
-    for key in SNAPSHOT_KEYS:
-        clean.pop(key, None)
     return queue.enqueue(
         session=session,
         kind=kind,

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.errors import Invalid, NotFound
-from backend.models import Dataset, LabelRevision, Nomenclature, Patch, PatchStatus, TrainingSet
+from backend.models import (
+    Dataset,
+    LabelRevision,
+    Nomenclature,
+    Patch,
+    PatchStatus,
+    TrainingSet,
+    TrainingSetPurpose,
+)
 from backend.services.nomenclatures import to_ml
 from ml.data.snapshot import SNAPSHOT_VERSION
 
@@ -28,8 +36,9 @@ DEFAULT_STATUSES = (PatchStatus.accepted.value, PatchStatus.corrected.value)
 SNAPSHOT_DIR = "snapshots"
 CORPUS_FIELD = "corpus_dataset_ids"
 CORPUS_SETS = "corpus_training_set_ids"
-"""Where a launched job keeps its pre-training corpus: the training sets frozen from
-``CORPUS_FIELD``, which the worker turns into snapshot files (``worker.specs``)."""
+"""A pre-training corpus frozen before, reused as it was; a launched job keeps there its
+whole corpus (these and those frozen from ``CORPUS_FIELD``), which the worker turns into
+snapshot files (``worker.specs``)."""
 
 
 def create_training_set(
@@ -42,6 +51,7 @@ def create_training_set(
     name: str | None = None,
     created_by: int | None = None,
     needs: tuple[str, ...] = ("train", "test"),
+    purpose: TrainingSetPurpose = TrainingSetPurpose.labels,
 ) -> TrainingSet:
     """Snapshot a dataset's patches with the chosen statuses; commit and return the row.
 
@@ -51,6 +61,7 @@ def create_training_set(
         include_unreviewed: also include patches nobody reviewed yet.
         needs: splits the snapshot must have a patch in (none for a pre-training corpus,
             whose patches all go to train).
+        purpose: labels, or a pre-training corpus (which only a pre-training may read).
 
     Raises:
         NotFound: no such dataset.
@@ -102,6 +113,7 @@ def create_training_set(
         file="",
         n_patches=len(rows),
         statuses=wanted,
+        purpose=purpose.value,
         created_by=created_by,
     )
     session.add(training_set)
@@ -123,42 +135,79 @@ CORPUS_STATUSES = tuple(s.value for s in PatchStatus if s is not PatchStatus.rej
 the rejected ones (a patch can be rejected for its image)."""
 
 
-def check_corpus(*, session: Session, dataset_ids: list[int], labelled_dataset_id: int) -> None:
-    """Refuse a pre-training corpus before anything is written.
+def check_corpus(
+    *,
+    session: Session,
+    dataset_ids: list[int],
+    training_set_ids: list[int],
+    labelled_dataset_id: int,
+) -> None:
+    """Refuse a pre-training corpus before anything is written: datasets to freeze now
+    (``CORPUS_FIELD``) and corpora frozen before (``CORPUS_SETS``).
 
     Raises:
-        NotFound: no such dataset (the labelled one included).
-        Invalid: the labelled dataset itself, other bands, or no patch to learn from.
+        NotFound: no such dataset or training set (the labelled dataset included).
+        Invalid: the labelled dataset itself, one dataset twice, other bands, no patch to
+            learn from, or a training set of labels.
     """
     labelled = session.get(Dataset, labelled_dataset_id)
     if labelled is None:
         raise NotFound(f"No dataset with id {labelled_dataset_id}.", field="dataset_id")
-    for dataset_id in dataset_ids:
-        dataset = session.get(Dataset, dataset_id)
-        if dataset is None:
-            raise NotFound(f"No dataset with id {dataset_id}.", field=CORPUS_FIELD)
-        if dataset_id == labelled_dataset_id:
+    sources = [(_corpus_dataset(session, i), CORPUS_FIELD) for i in dataset_ids]
+    sources += [(_frozen_corpus_dataset(session, i), CORPUS_SETS) for i in training_set_ids]
+    seen: set[int] = set()
+    for dataset, field in sources:
+        if dataset.id == labelled_dataset_id:
             raise Invalid(
                 f"Dataset {dataset.name!r} is the labelled one, whose train split is "
                 "pre-trained on already; choose other datasets for the corpus.",
-                field=CORPUS_FIELD,
+                field=field,
             )
+        if dataset.id in seen:
+            raise Invalid(
+                f"Dataset {dataset.name!r} is in the corpus twice (as a dataset and as a "
+                "corpus frozen before); keep one.",
+                field=field,
+            )
+        seen.add(dataset.id)
         if list(dataset.bands) != list(labelled.bands):
             raise Invalid(
                 f"Dataset {dataset.name!r} has bands {', '.join(dataset.bands)}; the "
                 f"pre-training reads {', '.join(labelled.bands)}, in that order.",
-                field=CORPUS_FIELD,
+                field=field,
             )
-        usable = session.scalar(
-            select(func.count())
-            .select_from(Patch)
-            .where(Patch.dataset_id == dataset_id, Patch.status.in_(CORPUS_STATUSES))
+
+
+def _corpus_dataset(session: Session, dataset_id: int) -> Dataset:
+    """A dataset to freeze into a corpus, which must have a patch to learn from."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"No dataset with id {dataset_id}.", field=CORPUS_FIELD)
+    usable = session.scalar(
+        select(func.count())
+        .select_from(Patch)
+        .where(Patch.dataset_id == dataset_id, Patch.status.in_(CORPUS_STATUSES))
+    )
+    if not usable:
+        raise Invalid(
+            f"Dataset {dataset.name!r} has no patch to learn from (none, or all rejected).",
+            field=CORPUS_FIELD,
         )
-        if not usable:
-            raise Invalid(
-                f"Dataset {dataset.name!r} has no patch to learn from (none, or all rejected).",
-                field=CORPUS_FIELD,
-            )
+    return dataset
+
+
+def _frozen_corpus_dataset(session: Session, training_set_id: int) -> Dataset:
+    """The dataset of a corpus frozen before, which must be a corpus, not labels."""
+    frozen = session.get(TrainingSet, training_set_id)
+    if frozen is None:
+        raise NotFound(f"No training set with id {training_set_id}.", field=CORPUS_SETS)
+    if frozen.purpose != TrainingSetPurpose.corpus:
+        raise Invalid(
+            f"Training set #{frozen.id} {frozen.name!r} holds labels, not a pre-training "
+            "corpus; to learn from its dataset's images, choose the dataset instead.",
+            field=CORPUS_SETS,
+        )
+    return session.get(Dataset, frozen.dataset_id)
 
 
 def create_corpus(
@@ -179,6 +228,7 @@ def create_corpus(
             name=f"{session.get(Dataset, dataset_id).name} (images for pre-training)",
             created_by=created_by,
             needs=(),
+            purpose=TrainingSetPurpose.corpus,
         )
         for dataset_id in dataset_ids
     ]
@@ -236,4 +286,18 @@ def get_training_set(*, session: Session, training_set_id: int) -> TrainingSet:
     training_set = session.get(TrainingSet, training_set_id)
     if training_set is None:
         raise NotFound(f"No training set with id {training_set_id}.")
+    return training_set
+
+
+def get_labels(*, session: Session, training_set_id: int) -> TrainingSet:
+    """The training set of labels a job reads, or NotFound; Invalid for a pre-training
+    corpus, whose labels nobody checked and which may lack a val or test patch."""
+    training_set = get_training_set(session=session, training_set_id=training_set_id)
+    if training_set.purpose != TrainingSetPurpose.labels:
+        raise Invalid(
+            f"Training set #{training_set.id} {training_set.name!r} is a pre-training corpus "
+            "(images whose labels nobody checked); choose a training set of labels, or a "
+            "dataset.",
+            field="training_set_id",
+        )
     return training_set

@@ -160,6 +160,25 @@ def test_pre_train_on_another_scenes_images_from_the_form(
         )
     assert page.locator("#train-patches").inner_text() == f"{train + 3} patches"
 
+    # The corpus frozen at that launch: a corpus to reuse, never a run's labels.
+    page.goto("/jobs")
+    page.select_option("select[name=kind]", "pretrain")
+    labels = page.locator("select[name=training_set_id] option").all_inner_texts()
+    assert not any("images for pre-training" in label for label in labels), labels
+    frozen = page.locator("select[name=corpus_training_set_ids]")
+    (reused,) = frozen.locator("option").all_inner_texts()
+    assert reused.endswith("other (images for pre-training) (3 patches)"), reused
+    page.select_option("select[name=dataset_id]", label="tiny")
+    page.check("input[name=include_unreviewed]")
+    page.fill("input[name=epochs]", "1")
+    page.select_option("select[name=device]", "cpu")
+    frozen.select_option(label=[reused])
+    page.click("#launch-form button[type=submit]")
+    _wait_done(page)
+    page.click("a.run-link")
+    page.wait_for_url("**/runs/*")
+    assert reused.split()[0] in page.locator("#corpus").inner_text()  # the same "#id"
+
 
 def test_a_comparison_over_seeds_from_the_form_shows_its_spread(
     page, make_user, ingested_dataset, worker

@@ -69,6 +69,8 @@ def test_experiment_prints_the_comparison_table(ingested_dataset, other_scene) -
         (["--encoder-norm", "x"], "Invalid encoder_norm"),
         (["--corpus", "tiny"], "is the labelled one"),
         (["--corpus", "other", "--corpus", "nope"], "No dataset 'nope'"),
+        (["--corpus-set", str(snapshot.id)], "holds labels"),
+        (["--corpus", "other", "--corpus-set", str(corpus.id)], "the corpus twice"),
     ]:
         refused = runner.invoke(app, [*args, *bad])
         assert refused.exit_code == 2 and message in refused.output, refused.output

@@ -25,6 +25,7 @@ from backend.schemas.jobs import (
     form_defaults,
 )
 from backend.services import queue
+from backend.services.training_sets import create_corpus
 from backend.worker.specs import job_spec
 from ml.data.snapshot import TrainingSet as Snapshot
 from ml.train.config import PRESETS, REGIMES, TrainConfig
@@ -319,20 +320,104 @@ def test_a_pretraining_corpus_is_frozen_at_launch_and_handed_to_the_worker(
     assert _counts() == (2, 3)
 
 
+def _frozen_corpus(dataset_id: int) -> int:
+    """A corpus training set of ``dataset_id``, as a pre-training's launch freezes one."""
+    with db.get_sessionmaker()() as session:
+        (corpus,) = create_corpus(
+            session=session, settings=get_settings(), dataset_ids=[dataset_id]
+        )
+        return corpus.id
+
+
+def test_a_corpus_frozen_before_is_reused_image_for_image(
+    reviewer: TestClient,
+    ingested_dataset,
+    other_scene,  # noqa: ANN001
+) -> None:
+    """A second pre-training learns from the first one's corpus, not from a new freeze: a
+    patch rejected since is still in it, and no training set is written for it."""
+    corpus_id = _frozen_corpus(other_scene.id)
+    _reject(other_scene.patches[:1])
+    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True, "epochs": 1,
+              "corpus_training_set_ids": [corpus_id]}  # fmt: skip
+    response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+    assert response.status_code == 201, response.text
+    assert response.json()["params"]["corpus_training_set_ids"] == [corpus_id]
+    assert _counts() == (1, 2)  # the corpus, and the labels' new snapshot
+    settings = get_settings()
+    with db.get_sessionmaker()() as session:
+        lease = queue.claim(engine=db.get_engine(), worker_id="t", lease_s=60)
+        spec = job_spec(session=session, settings=settings, lease=lease)
+        corpus = session.get(TrainingSet, corpus_id)
+        assert (corpus.purpose, corpus.n_patches) == ("corpus", 3)
+    assert spec["config"]["corpus"] == [str(settings.path(corpus.file))]
+
+
+def test_a_corpus_is_no_training_set_of_labels(
+    reviewer: TestClient,
+    ingested_dataset,
+    other_scene,  # noqa: ANN001
+) -> None:
+    """Its labels were never checked and it may lack a test patch: no job reads it as labels,
+    and the form lists it only as a corpus."""
+    corpus_id = _frozen_corpus(other_scene.id)
+    for kind in ("finetune", "train_rf", "pretrain", "compare"):
+        params = {"training_set_id": corpus_id}
+        response = reviewer.post("/api/v1/jobs", json={"kind": kind, "params": params})
+        assert response.status_code == 422, (kind, response.text)
+        assert response.json()["field"] == "training_set_id"
+        assert "is a pre-training corpus" in response.text
+    assert _counts() == (0, 1)
+    page = _Menus()
+    page.feed(reviewer.get("/jobs").text)
+    assert str(corpus_id) not in page.options["training_set_id"]
+    assert page.options["corpus_training_set_ids"] == [str(corpus_id)]
+
+
+class _Menus(HTMLParser):
+    """The options of each select of a page, by the select's name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: dict[str, list[str]] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "select":
+            self._select = dict(attrs)["name"]
+            self.options[self._select] = []
+        elif tag == "option" and self._select and dict(attrs)["value"]:
+            self.options[self._select].append(dict(attrs)["value"])
+
+
 def test_a_bad_corpus_is_refused_and_writes_nothing(
     reviewer: TestClient,
     ingested_dataset,
     other_scene,  # noqa: ANN001
     session,  # noqa: ANN001
 ) -> None:
+    """Datasets to freeze and corpora frozen before, each fault with its message and field."""
     labelled, other = ingested_dataset.id, other_scene.id
+    corpus, own = _frozen_corpus(other), _frozen_corpus(labelled)
+    labels = reviewer.post(
+        "/api/v1/jobs",
+        json={"kind": "train_rf", "params": {"dataset_id": labelled, **RF}},
+    ).json()["params"]["training_set_id"]
+    written = _counts(), sorted(get_settings().path("snapshots").iterdir())
+    frozen = "corpus_training_set_ids"
     cases = [
         ("pretrain", {"corpus_dataset_ids": [999]}, 404, "No dataset with id 999"),
         ("pretrain", {"corpus_dataset_ids": [labelled]}, 422, "is the labelled one"),
-        ("compare", {"corpus_dataset_ids": [other, other]}, 422, "given twice"),
+        ("compare", {"corpus_dataset_ids": [other, other]}, 422, "a dataset is given twice"),
         ("compare", {"corpus_dataset_ids": "other"}, 422, "valid list"),
         ("finetune", {"corpus_dataset_ids": [other]}, 422, "Extra inputs are not permitted"),
         ("pretrain", {"dataset_id": 999, "corpus_dataset_ids": [other]}, 404, "id 999"),
+        ("pretrain", {frozen: [999]}, 404, "No training set with id 999"),
+        ("pretrain", {frozen: [labels]}, 422, "holds labels, not a pre-training corpus"),
+        ("pretrain", {frozen: [own]}, 422, "is the labelled one"),
+        ("compare", {frozen: [corpus], "corpus_dataset_ids": [other]}, 422, "the corpus twice"),
+        ("compare", {frozen: [corpus, corpus]}, 422, "a training set is given twice"),
+        ("finetune", {frozen: [corpus]}, 422, "Extra inputs are not permitted"),
     ]
     for kind, change, status, message in cases:
         params = {"dataset_id": labelled, "include_unreviewed": True, **change}
@@ -341,17 +426,18 @@ def test_a_bad_corpus_is_refused_and_writes_nothing(
         assert message in response.text, (change, response.text)
     other_scene.bands = other_scene.bands[::-1]
     session.commit()
-    params = {"dataset_id": labelled, "include_unreviewed": True, "corpus_dataset_ids": [other]}
-    response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
-    assert response.status_code == 422 and "has bands B12, B11" in response.text, response.text
-    assert response.json()["field"] == "corpus_dataset_ids"
+    for field, ids in (("corpus_dataset_ids", [other]), (frozen, [corpus])):
+        params = {"dataset_id": labelled, "include_unreviewed": True, field: ids}
+        response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+        assert response.status_code == 422 and "has bands B12, B11" in response.text, response.text
+        assert response.json()["field"] == field
     other_scene.bands = other_scene.bands[::-1]
     session.commit()
     _reject(other_scene.patches)
+    params = {"dataset_id": labelled, "include_unreviewed": True, "corpus_dataset_ids": [other]}
     response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
     assert response.status_code == 422 and "no patch to learn from" in response.text
-    assert _counts() == (0, 0)
-    assert not get_settings().path("snapshots").exists()
+    assert (_counts(), sorted(get_settings().path("snapshots").iterdir())) == written
 
 
 def test_annotators_and_forged_requests_cannot_launch(
