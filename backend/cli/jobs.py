@@ -236,6 +236,7 @@ def experiment(
             training_set, frozen = job_service.freeze_sources(
                 session=session, settings=settings, params=checked
             )
+            session.commit()
             config["corpus"] = [str(settings.path(extra.file)) for extra in frozen]
         except DomainError as exc:
             console.print(f"[red]{exc.message}[/red] {exc.detail or ''}")

@@ -99,7 +99,9 @@ def freeze_sources(
     A new snapshot of ``dataset_id``'s labels (or the existing ``training_set_id``); the
     corpora frozen before of ``corpus_training_set_ids``, and one new training set per
     dataset of ``corpus_dataset_ids``. The corpus is checked against the labelled dataset
-    before anything is written, as each snapshot is committed when it is written.
+    before any snapshot is written. Nothing is committed: the caller commits the new
+    training sets with what reads them (``launch``: the job), so a failure on the way
+    (a disk full) leaves no training set behind.
 
     Returns:
         The labels' training set (None for a kind without labels) and the corpus's
@@ -128,9 +130,14 @@ def freeze_sources(
             statuses=params["statuses"],
             include_unreviewed=params["include_unreviewed"],
             created_by=created_by,
+            commit=False,
         )
     frozen = create_corpus(
-        session=session, settings=settings, dataset_ids=corpus, created_by=created_by
+        session=session,
+        settings=settings,
+        dataset_ids=corpus,
+        created_by=created_by,
+        commit=False,
     )
     return training_set, [session.get(TrainingSet, i) for i in reused] + frozen
 
@@ -145,11 +152,11 @@ def launch(
 ) -> Job:
     """Validate, snapshot the labels when a dataset is given, and enqueue one job.
 
-    Nothing is written when any check fails. With ``dataset_id`` the current validated
-    labels are frozen into a new training set now, so the run uses the labels of the
-    moment it was launched, whenever a worker picks it up; a pre-training corpus
-    (``corpus_dataset_ids``) is frozen likewise, one training set per dataset, beside any
-    corpus frozen before (``corpus_training_set_ids``).
+    Nothing is written when any check fails, and the training sets are committed with the
+    job. With ``dataset_id`` the current validated labels are frozen into a new training
+    set now, so the run uses the labels of the moment it was launched, whenever a worker
+    picks it up; a pre-training corpus (``corpus_dataset_ids``) is frozen likewise, one
+    training set per dataset, beside any corpus frozen before (``corpus_training_set_ids``).
     """
     clean = validate_params(kind, params)
     _check_references(session, clean)

@@ -52,6 +52,7 @@ def create_training_set(
     created_by: int | None = None,
     needs: tuple[str, ...] = ("train", "test"),
     purpose: TrainingSetPurpose = TrainingSetPurpose.labels,
+    commit: bool = True,
 ) -> TrainingSet:
     """Snapshot a dataset's patches with the chosen statuses; commit and return the row.
 
@@ -62,6 +63,9 @@ def create_training_set(
         needs: splits the snapshot must have a patch in (none for a pre-training corpus,
             whose patches all go to train).
         purpose: labels, or a pre-training corpus (which only a pre-training may read).
+        commit: False to leave the row to the caller's transaction (a job's launch commits
+            its training sets with the job, so a failure leaves none without a job); its
+            file is written either way, and rewritten if a later set gets its id.
 
     Raises:
         NotFound: no such dataset.
@@ -122,6 +126,9 @@ def create_training_set(
     path = settings.path(relative)
     _write_snapshot(path, settings, training_set.id, nomenclature.to_dict(), dataset.bands, rows)
     training_set.file = relative
+    if not commit:
+        session.flush()
+        return training_set
     try:
         session.commit()
     except Exception:
@@ -216,9 +223,10 @@ def create_corpus(
     settings: Settings,
     dataset_ids: list[int],
     created_by: int | None = None,
+    commit: bool = True,
 ) -> list[TrainingSet]:
     """Freeze other datasets' images as a pre-training corpus, one training set each
-    (``check_corpus`` first: each is committed as it is written)."""
+    (``check_corpus`` first; ``commit`` as ``create_training_set``'s)."""
     return [
         create_training_set(
             session=session,
@@ -229,6 +237,7 @@ def create_corpus(
             created_by=created_by,
             needs=(),
             purpose=TrainingSetPurpose.corpus,
+            commit=commit,
         )
         for dataset_id in dataset_ids
     ]

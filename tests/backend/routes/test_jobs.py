@@ -329,6 +329,29 @@ def _frozen_corpus(dataset_id: int) -> int:
         return corpus.id
 
 
+def test_a_launch_that_fails_half_way_leaves_no_training_set(
+    reviewer: TestClient,
+    ingested_dataset,
+    other_scene,  # noqa: ANN001
+) -> None:
+    """The labels' snapshot and the corpus's are written one after the other; when the last
+    cannot be (here a folder squats its file name, as a full disk would fail it), neither
+    is kept without a job."""
+    squatter = get_settings().path("snapshots/2.json")  # the corpus's, after the labels' 1
+    squatter.mkdir(parents=True)
+    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True,
+              "corpus_dataset_ids": [other_scene.id]}  # fmt: skip
+    with pytest.raises(OSError):
+        reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+    assert _counts() == (0, 0)
+    squatter.rmdir()
+    response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+    assert response.status_code == 201, response.text
+    assert response.json()["params"]["training_set_id"] == 1
+    assert response.json()["params"]["corpus_training_set_ids"] == [2]
+    assert _counts() == (1, 2)
+
+
 def test_a_corpus_frozen_before_is_reused_image_for_image(
     reviewer: TestClient,
     ingested_dataset,
