@@ -26,6 +26,7 @@ from backend.routes import (
     predictions,
     review,
     runs,
+    training_sets,
 )
 from backend.templating import FRONTEND
 from backend.tiles import install_tiles
@@ -55,6 +56,7 @@ ROUTERS = [
     predictions.router,
     runs.router,
     runs.pages,
+    training_sets.router,
 ]
 
 

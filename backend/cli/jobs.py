@@ -1,4 +1,5 @@
-"""`sitslab worker`, `sitslab jobs ...` (launch, list, cancel, retry) and `sitslab experiment`."""
+"""`sitslab worker`, `sitslab jobs ...` (launch, list, cancel, retry, training-sets) and
+`sitslab experiment`."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from sqlalchemy.orm import Session
 from backend.config import get_settings
 from backend.db import get_engine, get_sessionmaker
 from backend.errors import DomainError
-from backend.models import Dataset
+from backend.models import Dataset, TrainingSetPurpose
 from backend.schemas.jobs import CompareParams
 from backend.services import jobs as job_service
 from backend.services import queue
+from backend.services.training_sets import list_training_sets, training_set_out
 
 console = Console()
 app = typer.Typer(
@@ -113,6 +115,28 @@ def list_jobs(state: str = typer.Option("", help="Only jobs in this state.")) ->
                 str(job.attempts),
             )
     Console(width=max(console.width, 120)).print(table)  # one line per run, even if narrow
+
+
+@app.command("training-sets")
+def list_sets(
+    purpose: TrainingSetPurpose | None = typer.Option(
+        None, help="corpus: the corpora `experiment --corpus-set` reuses; labels: runs' labels."
+    ),
+) -> None:
+    """Frozen training sets, newest first."""
+    table = Table("id", "purpose", "dataset", "name", "patches", "created")
+    with get_sessionmaker()() as session:
+        for row in list_training_sets(session=session, purpose=purpose):
+            shown = training_set_out(session=session, training_set=row)
+            table.add_row(
+                str(shown.id),
+                shown.purpose,
+                shown.dataset,
+                shown.name,
+                str(shown.n_patches),
+                f"{shown.created_at:%Y-%m-%d %H:%M}",
+            )
+    Console(width=max(console.width, 120)).print(table)
 
 
 @app.command("cancel")

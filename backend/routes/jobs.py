@@ -10,18 +10,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.db import get_sessionmaker
 from backend.deps import CurrentUser, ReviewerUser, SessionDep, SettingsDep, check_csrf
 from backend.errors import NotFound
-from backend.models import Dataset, Run, TrainingSet, TrainingSetPurpose
+from backend.models import Dataset, Run, TrainingSetPurpose
 from backend.schemas.jobs import FORM_CHOICES, JobEventOut, JobIn, JobOut, form_defaults
 from backend.services import jobs as service
 from backend.services import queue
 from backend.services.experiments import job_comparison
 from backend.services.queue import FINISHED
+from backend.services.training_sets import list_training_sets
 from backend.templating import render
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -153,15 +153,6 @@ def retry_job(job_id: int, session: SessionDep, _: ReviewerUser) -> JobOut:
     return service.job_out(session=session, job=job)
 
 
-def _training_sets(session: Session, purpose: TrainingSetPurpose) -> list[TrainingSet]:
-    """The form's menus: labels for a run's labels, corpora for a pre-training's corpus."""
-    return session.scalars(
-        select(TrainingSet)
-        .where(TrainingSet.purpose == purpose.value)
-        .order_by(TrainingSet.id.desc())
-    ).all()
-
-
 @pages.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     """Every job with live progress, and the launch form."""
@@ -171,8 +162,8 @@ def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLR
         user,
         jobs=service.list_jobs(session=session),
         datasets=session.scalars(select(Dataset).order_by(Dataset.name)).all(),
-        training_sets=_training_sets(session, TrainingSetPurpose.labels),
-        corpora=_training_sets(session, TrainingSetPurpose.corpus),
+        training_sets=list_training_sets(session=session, purpose=TrainingSetPurpose.labels),
+        corpora=list_training_sets(session=session, purpose=TrainingSetPurpose.corpus),
         pretrain_runs=session.scalars(
             select(Run).where(Run.kind == "pretrain").order_by(Run.id.desc())
         ).all(),

@@ -29,6 +29,7 @@ from backend.models import (
     TrainingSet,
     TrainingSetPurpose,
 )
+from backend.schemas.training_sets import TrainingSetOut
 from backend.services.nomenclatures import to_ml
 from ml.data.snapshot import SNAPSHOT_VERSION
 
@@ -288,6 +289,36 @@ def snapshot_revisions(*, settings: Settings, training_set: TrainingSet) -> list
     data = json.loads(settings.path(training_set.file).read_text())
     keys = ("patch_id", "id", "revision_id", "revision", "split")
     return [{k: p.get(k) for k in keys} for p in data["patches"]]
+
+
+def list_training_sets(
+    *,
+    session: Session,
+    purpose: TrainingSetPurpose | None = None,
+    dataset_id: int | None = None,
+) -> list[TrainingSet]:
+    """Training sets, newest first, of one purpose and one dataset when given."""
+    query = select(TrainingSet).order_by(TrainingSet.id.desc())
+    if purpose is not None:
+        query = query.where(TrainingSet.purpose == purpose.value)
+    if dataset_id is not None:
+        query = query.where(TrainingSet.dataset_id == dataset_id)
+    return list(session.scalars(query))
+
+
+def training_set_out(*, session: Session, training_set: TrainingSet) -> TrainingSetOut:
+    """The API's view of a training set, its dataset named."""
+    return TrainingSetOut(
+        id=training_set.id,
+        name=training_set.name,
+        dataset_id=training_set.dataset_id,
+        dataset=session.get(Dataset, training_set.dataset_id).name,
+        purpose=training_set.purpose,
+        n_patches=training_set.n_patches,
+        statuses=training_set.statuses,
+        created_by=training_set.created_by,
+        created_at=training_set.created_at,
+    )
 
 
 def get_training_set(*, session: Session, training_set_id: int) -> TrainingSet:

@@ -1,4 +1,5 @@
-"""The jobs commands: launch, worker, wait, list; `sitslab experiment` prints the table."""
+"""The jobs commands: launch, worker, wait, list, training-sets; `sitslab experiment` prints
+the table."""
 
 from __future__ import annotations
 
@@ -25,6 +26,22 @@ def test_launch_run_and_wait_from_the_command_line(database: str, monkeypatch) -
     waited = runner.invoke(app, ["jobs", "wait", "1"])
     assert waited.exit_code == 0 and "succeeded" in waited.output
     assert "selftest" in runner.invoke(app, ["jobs", "list"]).output
+
+
+def test_the_corpora_to_reuse_are_listed_by_id(ingested_dataset, other_scene) -> None:  # noqa: ANN001
+    params = {"dataset_id": ingested_dataset.id, "include_unreviewed": True,
+              "corpus_dataset_ids": [other_scene.id]}  # fmt: skip
+    launched = runner.invoke(app, ["jobs", "launch", "pretrain", "-p", json.dumps(params)])
+    assert launched.exit_code == 0, launched.output
+    listed = runner.invoke(app, ["jobs", "training-sets", "--purpose", "corpus"])
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.output.splitlines() if "images for pre-training" in line]
+    assert row.split()[1:4] == ["2", "│", "corpus"]
+    assert "tiny" not in listed.output
+    every = runner.invoke(app, ["jobs", "training-sets"]).output
+    assert "labels" in every and "tiny (" in every
+    refused = runner.invoke(app, ["jobs", "training-sets", "--purpose", "images"])
+    assert refused.exit_code == 2 and "is not one of" in refused.output
 
 
 def test_bad_parameters_are_refused_by_the_command_line_too(database: str) -> None:
