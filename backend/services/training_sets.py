@@ -173,8 +173,8 @@ def check_corpus(
             )
         if dataset.id in seen:
             raise Invalid(
-                f"Dataset {dataset.name!r} is in the corpus twice (as a dataset and as a "
-                "corpus frozen before); keep one.",
+                f"Dataset {dataset.name!r} would be in the corpus twice: keep either the "
+                "dataset or one of the corpora frozen from it.",
                 field=field,
             )
         seen.add(dataset.id)

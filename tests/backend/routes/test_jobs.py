@@ -421,7 +421,7 @@ def test_a_bad_corpus_is_refused_and_writes_nothing(
 ) -> None:
     """Datasets to freeze and corpora frozen before, each fault with its message and field."""
     labelled, other = ingested_dataset.id, other_scene.id
-    corpus, own = _frozen_corpus(other), _frozen_corpus(labelled)
+    corpus, own, again = _frozen_corpus(other), _frozen_corpus(labelled), _frozen_corpus(other)
     labels = reviewer.post(
         "/api/v1/jobs",
         json={"kind": "train_rf", "params": {"dataset_id": labelled, **RF}},
@@ -440,6 +440,7 @@ def test_a_bad_corpus_is_refused_and_writes_nothing(
         ("pretrain", {frozen: [own]}, 422, "is the labelled one"),
         ("compare", {frozen: [corpus], "corpus_dataset_ids": [other]}, 422, "the corpus twice"),
         ("compare", {frozen: [corpus, corpus]}, 422, "a training set is given twice"),
+        ("pretrain", {frozen: [corpus, again]}, 422, "would be in the corpus twice"),
         ("finetune", {frozen: [corpus]}, 422, "Extra inputs are not permitted"),
     ]
     for kind, change, status, message in cases:
