@@ -391,26 +391,9 @@ def test_a_corpus_is_no_training_set_of_labels(
         assert response.json()["field"] == "training_set_id"
         assert "is a pre-training corpus" in response.text
     assert _counts() == (0, 1)
-    page = _Menus()
-    page.feed(reviewer.get("/jobs").text)
-    assert str(corpus_id) not in page.options["training_set_id"]
-    assert page.options["corpus_training_set_ids"] == [str(corpus_id)]
-
-
-class _Menus(HTMLParser):
-    """The options of each select of a page, by the select's name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.options: dict[str, list[str]] = {}
-        self._select: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "select":
-            self._select = dict(attrs)["name"]
-            self.options[self._select] = []
-        elif tag == "option" and self._select and dict(attrs)["value"]:
-            self.options[self._select].append(dict(attrs)["value"])
+    menus = _launch_form(reviewer).options
+    assert str(corpus_id) not in menus["training_set_id"]
+    assert menus["corpus_training_set_ids"] == [str(corpus_id)]
 
 
 def test_a_bad_corpus_is_refused_and_writes_nothing(
