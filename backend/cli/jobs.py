@@ -21,7 +21,11 @@ from backend.models import Dataset, TrainingSetPurpose
 from backend.schemas.jobs import CompareParams
 from backend.services import jobs as job_service
 from backend.services import queue
-from backend.services.training_sets import list_training_sets, training_set_out
+from backend.services.training_sets import (
+    committed_with_snapshots,
+    list_training_sets,
+    training_set_out,
+)
 
 console = Console()
 app = typer.Typer(
@@ -257,10 +261,11 @@ def experiment(
             )  # fmt: skip
             if checked["seeds"]:
                 config["seeds"] = checked["seeds"]
-            training_set, frozen = job_service.freeze_sources(
-                session=session, settings=settings, params=checked
-            )
-            session.commit()
+            with committed_with_snapshots(session):
+                training_set, frozen = job_service.freeze_sources(
+                    session=session, settings=settings, params=checked
+                )
+                session.commit()
             config["corpus"] = [str(settings.path(extra.file)) for extra in frozen]
         except DomainError as exc:
             console.print(f"[red]{exc.message}[/red] {exc.detail or ''}")

@@ -20,9 +20,11 @@ from backend.services.training_sets import (
     CORPUS_FIELD,
     CORPUS_SETS,
     check_corpus,
+    committed_with_snapshots,
     create_corpus,
     create_training_set,
     get_labels,
+    require_snapshot_file,
 )
 
 SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed", CORPUS_FIELD, CORPUS_SETS)
@@ -98,10 +100,11 @@ def freeze_sources(
 
     A new snapshot of ``dataset_id``'s labels (or the existing ``training_set_id``); the
     corpora frozen before of ``corpus_training_set_ids``, and one new training set per
-    dataset of ``corpus_dataset_ids``. The corpus is checked against the labelled dataset
-    before any snapshot is written. Nothing is committed: the caller commits the new
-    training sets with what reads them (``launch``: the job), so a failure on the way
-    (a disk full) leaves no training set behind.
+    dataset of ``corpus_dataset_ids``. The corpus is checked against the labelled dataset,
+    and the sets reused for their snapshot files, before any snapshot is written. Nothing
+    is committed: the caller commits the new training sets with what reads them
+    (``launch``: the job) in a ``committed_with_snapshots`` block, so a failure on the way
+    (a disk full) leaves no training set behind, nor its file.
 
     Returns:
         The labels' training set (None for a kind without labels) and the corpus's
@@ -110,6 +113,7 @@ def freeze_sources(
     training_set = None
     if params.get("training_set_id") is not None:
         training_set = get_labels(session=session, training_set_id=params["training_set_id"])
+        require_snapshot_file(settings=settings, training_set=training_set, field="training_set_id")
     corpus = params.get(CORPUS_FIELD) or []
     reused = params.get(CORPUS_SETS) or []
     if corpus or reused:
@@ -122,6 +126,9 @@ def freeze_sources(
             training_set_ids=reused,
             labelled_dataset_id=labelled,
         )
+    frozen_before = [session.get(TrainingSet, i) for i in reused]
+    for frozen in frozen_before:
+        require_snapshot_file(settings=settings, training_set=frozen, field=CORPUS_SETS)
     if params.get("dataset_id") is not None:
         training_set = create_training_set(
             session=session,
@@ -132,14 +139,14 @@ def freeze_sources(
             created_by=created_by,
             commit=False,
         )
-    frozen = create_corpus(
+    frozen_now = create_corpus(
         session=session,
         settings=settings,
         dataset_ids=corpus,
         created_by=created_by,
         commit=False,
     )
-    return training_set, [session.get(TrainingSet, i) for i in reused] + frozen
+    return training_set, frozen_before + frozen_now
 
 
 def launch(
@@ -153,29 +160,31 @@ def launch(
     """Validate, snapshot the labels when a dataset is given, and enqueue one job.
 
     Nothing is written when any check fails, and the training sets are committed with the
-    job. With ``dataset_id`` the current validated labels are frozen into a new training
-    set now, so the run uses the labels of the moment it was launched, whenever a worker
-    picks it up; a pre-training corpus (``corpus_dataset_ids``) is frozen likewise, one
-    training set per dataset, beside any corpus frozen before (``corpus_training_set_ids``).
+    job (their files deleted if it is not). With ``dataset_id`` the current validated
+    labels are frozen into a new training set now, so the run uses the labels of the
+    moment it was launched, whenever a worker picks it up; a pre-training corpus
+    (``corpus_dataset_ids``) is frozen likewise, one training set per dataset, beside any
+    corpus frozen before (``corpus_training_set_ids``).
     """
     clean = validate_params(kind, params)
     _check_references(session, clean)
-    training_set, corpus = freeze_sources(
-        session=session, settings=settings, params=clean, created_by=created_by
-    )
-    for key in SNAPSHOT_KEYS:
-        clean.pop(key, None)
-    if training_set is not None:
-        clean["training_set_id"] = training_set.id
-    if corpus:
-        clean[CORPUS_SETS] = [extra.id for extra in corpus]
-    return queue.enqueue(
-        session=session,
-        kind=kind,
-        params=clean,
-        created_by=created_by,
-        max_attempts=settings.max_attempts,
-    )
+    with committed_with_snapshots(session):
+        training_set, corpus = freeze_sources(
+            session=session, settings=settings, params=clean, created_by=created_by
+        )
+        for key in SNAPSHOT_KEYS:
+            clean.pop(key, None)
+        if training_set is not None:
+            clean["training_set_id"] = training_set.id
+        if corpus:
+            clean[CORPUS_SETS] = [extra.id for extra in corpus]
+        return queue.enqueue(
+            session=session,
+            kind=kind,
+            params=clean,
+            created_by=created_by,
+            max_attempts=settings.max_attempts,
+        )
 
 
 def get_job(*, session: Session, job_id: int) -> Job:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from backend.errors import Invalid, NotFound
+from backend.errors import Conflict, Invalid, NotFound
 from backend.models import (
     Dataset,
     LabelRevision,
@@ -40,6 +41,26 @@ CORPUS_SETS = "corpus_training_set_ids"
 """A pre-training corpus frozen before, reused as it was; a launched job keeps there its
 whole corpus (these and those frozen from ``CORPUS_FIELD``), which the worker turns into
 snapshot files (``worker.specs``)."""
+UNCOMMITTED_FILES = "uncommitted_snapshot_files"
+"""``Session.info`` key: the snapshot files written since the session's last commit."""
+
+
+@contextmanager
+def committed_with_snapshots(session: Session) -> Iterator[None]:
+    """The block freezes training sets and commits them; if it fails, the session rolls
+    back and the snapshot files the block wrote are deleted, so no file outlives its row.
+
+    On SQLite a later training set would get the same id and overwrite such a file; on
+    PostgreSQL, whose sequences never hand an id out twice, it would stay forever.
+    """
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        for path in session.info.pop(UNCOMMITTED_FILES, []):
+            path.unlink(missing_ok=True)
+        raise
+    session.info.pop(UNCOMMITTED_FILES, None)
 
 
 def create_training_set(
@@ -64,9 +85,9 @@ def create_training_set(
         needs: splits the snapshot must have a patch in (none for a pre-training corpus,
             whose patches all go to train).
         purpose: labels, or a pre-training corpus (which only a pre-training may read).
-        commit: False to leave the row to the caller's transaction (a job's launch commits
-            its training sets with the job, so a failure leaves none without a job); its
-            file is written either way, and rewritten if a later set gets its id.
+        commit: False to leave the row to the caller's transaction, in a
+            ``committed_with_snapshots`` block (a job's launch commits its training sets
+            with the job, so a failure leaves neither rows nor files without a job).
 
     Raises:
         NotFound: no such dataset.
@@ -126,15 +147,13 @@ def create_training_set(
     relative = f"{SNAPSHOT_DIR}/{training_set.id}.json"
     path = settings.path(relative)
     _write_snapshot(path, settings, training_set.id, nomenclature.to_dict(), dataset.bands, rows)
+    session.info.setdefault(UNCOMMITTED_FILES, []).append(path)
     training_set.file = relative
     if not commit:
         session.flush()
         return training_set
-    try:
+    with committed_with_snapshots(session):
         session.commit()
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
     return training_set
 
 
@@ -280,13 +299,37 @@ def _write_snapshot(
         ],
     }
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def require_snapshot_file(
+    *, settings: Settings, training_set: TrainingSet, field: str | None = None
+) -> Path:
+    """The training set's snapshot file; Conflict when it is gone from the data folder.
+
+    The row says how many patches were frozen, only the file which ones at which revision:
+    a set whose file was deleted can be neither read by a run nor shown.
+    """
+    path = settings.path(training_set.file)
+    if not path.is_file():
+        detail = {"field": field} if field else {}
+        raise Conflict(
+            f"Training set #{training_set.id} {training_set.name!r} has lost its snapshot "
+            f"file ({training_set.file} in the data folder), the list of the patches and "
+            "label revisions it froze; freeze a new one from its dataset.",
+            **detail,
+        )
+    return path
 
 
 def snapshot_revisions(*, settings: Settings, training_set: TrainingSet) -> list[dict]:
     """[{patch_id, id (external), revision_id, revision, split}] recorded in a snapshot."""
-    data = json.loads(settings.path(training_set.file).read_text())
+    path = require_snapshot_file(settings=settings, training_set=training_set)
+    data = json.loads(path.read_text())
     keys = ("patch_id", "id", "revision_id", "revision", "split")
     return [{k: p.get(k) for k in keys} for p in data["patches"]]
 

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
+from backend.errors import Conflict
 from backend.models import Run, TrainingSet
 from backend.services.map_products import scene_config
 from backend.services.queue import Lease
-from backend.services.training_sets import CORPUS_SETS
+from backend.services.training_sets import CORPUS_SETS, require_snapshot_file
 
 # Job parameters that are not settings of the ml code: ids resolved here, and the name.
 NOT_CONFIG = ("dataset_id", "training_set_id", "pretrained_run_id", "run_id", "name", CORPUS_SETS)
@@ -59,10 +60,15 @@ def job_spec(*, session: Session, settings: Settings, lease: Lease) -> dict[str,
 
 
 def _snapshot_file(session: Session, settings: Settings, training_set_id: int) -> str:
+    """The snapshot file's path; ValueError (the job fails, not retried) when the training
+    set or its file is gone since the launch."""
     training_set = session.get(TrainingSet, int(training_set_id))
     if training_set is None:
         raise ValueError(f"training set {training_set_id} no longer exists")
-    return str(settings.path(training_set.file))
+    try:
+        return str(require_snapshot_file(settings=settings, training_set=training_set))
+    except Conflict as exc:
+        raise ValueError(exc.message) from None
 
 
 def json_safe(value: Any) -> Any:

@@ -344,6 +344,7 @@ def test_a_launch_that_fails_half_way_leaves_no_training_set(
     with pytest.raises(OSError):
         reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
     assert _counts() == (0, 0)
+    assert list(squatter.parent.iterdir()) == [squatter]  # neither 1.json nor 2.json.tmp
     squatter.rmdir()
     response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
     assert response.status_code == 201, response.text
@@ -374,6 +375,46 @@ def test_a_corpus_frozen_before_is_reused_image_for_image(
         corpus = session.get(TrainingSet, corpus_id)
         assert (corpus.purpose, corpus.n_patches) == ("corpus", 3)
     assert spec["config"]["corpus"] == [str(settings.path(corpus.file))]
+
+
+def test_a_training_set_whose_snapshot_file_is_lost_is_refused(
+    reviewer: TestClient,
+    ingested_dataset,
+    other_scene,  # noqa: ANN001
+) -> None:
+    """The row alone does not say which patches and label revisions were frozen: a launch
+    reusing it is refused before anything is written, its revisions cannot be shown, and a
+    job queued on it before fails with the reason when a worker claims it."""
+    corpus = _frozen_corpus(other_scene.id)
+    queued = reviewer.post(
+        "/api/v1/jobs",
+        json={"kind": "train_rf", "params": {"dataset_id": ingested_dataset.id, **RF}},
+    ).json()
+    labels = queued["params"]["training_set_id"]
+    settings = get_settings()
+    for training_set_id in (labels, corpus):
+        settings.path(f"snapshots/{training_set_id}.json").unlink()
+    counts = _counts()
+    cases = [
+        ("training_set_id", {"training_set_id": labels}),
+        ("corpus_training_set_ids", {"dataset_id": ingested_dataset.id, "include_unreviewed": True,
+                                     "corpus_training_set_ids": [corpus]}),
+    ]  # fmt: skip
+    for field, params in cases:
+        response = reviewer.post("/api/v1/jobs", json={"kind": "pretrain", "params": params})
+        assert response.status_code == 409, response.text
+        assert "has lost its snapshot file" in response.json()["detail"]
+        assert response.json()["field"] == field
+    assert _counts() == counts
+    assert not any(settings.path("snapshots").iterdir())
+    revisions = reviewer.get(f"/api/v1/training-sets/{labels}/revisions")
+    assert revisions.status_code == 409 and f"snapshots/{labels}.json" in revisions.text
+
+    with db.get_sessionmaker()() as session:
+        lease = queue.claim(engine=db.get_engine(), worker_id="t", lease_s=60)
+        assert lease.job_id == queued["id"]
+        with pytest.raises(ValueError, match="has lost its snapshot file"):
+            job_spec(session=session, settings=settings, lease=lease)
 
 
 def test_a_corpus_is_no_training_set_of_labels(
