@@ -544,7 +544,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--crop-balance", type=float, default=TrainConfig.crop_balance,
         help="U-BARN crops around classes drawn as (pixel count)^(1 - balance); 0: uniform"
-        " (default: the config's, 0.5)",
+        " (default: the config's, 1)",
     )  # fmt: skip
     parser.add_argument(
         "--min-date-fraction", type=float, default=None,

@@ -141,9 +141,9 @@ class SupervisedParams(BaseModel):
 
     class_balance: ClassBalance = 0.0
     """Loss weights (class frequency)^−class_balance: 0 plain, 1 as balanced as the RF."""
-    crop_balance: CropBalance = 0.5
-    """Crops around classes drawn ∝ (pixel count)^(1 − crop_balance): 1 every class as often,
-    0 uniform crops, as in the paper; 0.5 (with no loss weights) did best on the benchmark."""
+    crop_balance: CropBalance = 1.0
+    """Crops around classes drawn ∝ (pixel count)^(1 − crop_balance): 1 every class as often
+    (the best on the benchmark, with no loss weights), 0 uniform crops, as in the paper."""
     ema_decay: EmaDecay = 0.0
     """Validate, keep and map with a moving average of the weights, of this decay per step
     (0.99: about the last 100 steps; bias-corrected, so a shorter run averages the steps it

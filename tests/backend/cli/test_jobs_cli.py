@@ -55,7 +55,7 @@ def test_bad_parameters_are_refused_by_the_command_line_too(database: str) -> No
 @pytest.mark.slow
 def test_experiment_prints_the_comparison_table(ingested_dataset, other_scene) -> None:  # noqa: ANN001
     args = ["experiment", "tiny", "--include-unreviewed", "--epochs", "1", "--pretrain-epochs", "1"]
-    recipe = ["--encoder-norm", "batch", "--crop-balance", "1", "--ema-decay", "0.5",
+    recipe = ["--encoder-norm", "batch", "--crop-balance", "0.8", "--ema-decay", "0.5",
               "--no-logit-adjustment", "--corpus", "other"]  # fmt: skip
     result = runner.invoke(app, [*args, *recipe, "--device", "cpu"])
     assert result.exit_code == 0, result.output
@@ -74,7 +74,7 @@ def test_experiment_prints_the_comparison_table(ingested_dataset, other_scene) -
     learned = {
         k: fine_tuned["config"][k] for k in ("crop_balance", "ema_decay", "logit_adjustment")
     }
-    assert learned == {"crop_balance": 1.0, "ema_decay": 0.5, "logit_adjustment": False}
+    assert learned == {"crop_balance": 0.8, "ema_decay": 0.5, "logit_adjustment": False}
     missing = runner.invoke(app, ["experiment", "nope"])
     assert missing.exit_code == 2 and "No dataset" in missing.output
     with db.get_sessionmaker()() as session:

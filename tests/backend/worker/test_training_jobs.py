@@ -83,7 +83,7 @@ def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
     comparison_job = _launch("compare", dataset_id=ingested_dataset.id, include_unreviewed=True,
                              seeds="0, 1", epochs=1, pretrain_epochs=1, patience=7,
                              device="cpu", mask_clouds=True, encoder_norm="batch",
-                             crop_balance=1.0, ema_decay=0.5, logit_adjustment=False)  # fmt: skip
+                             crop_balance=0.8, ema_decay=0.5, logit_adjustment=False)  # fmt: skip
     assert job(comparison_job).params["seeds"] == [0, 1]  # as typed in the form, validated
     _work()
     assert job(comparison_job).state == "succeeded", job(comparison_job).error
@@ -98,8 +98,8 @@ def test_a_comparison_over_two_seeds_records_every_run_and_the_spread(
         # how to learn from the labels reaches the two segmentation runs, not the pre-training
         learning = {k: run["config"][k] for k in ("crop_balance", "ema_decay", "logit_adjustment")}
         supervised = stage != "pretrain"
-        assert learning == ({"crop_balance": 1.0, "ema_decay": 0.5, "logit_adjustment": False}
-                            if supervised else {"crop_balance": 0.5, "ema_decay": 0.0,
+        assert learning == ({"crop_balance": 0.8, "ema_decay": 0.5, "logit_adjustment": False}
+                            if supervised else {"crop_balance": 1.0, "ema_decay": 0.0,
                                                 "logit_adjustment": True})  # fmt: skip
 
     make_user("ann", "annotator")
