@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 
@@ -41,9 +45,38 @@ class Invalid(DomainError):
     status = 422
 
 
+def field_errors(errors: Iterable[Mapping[str, Any]], *, whole: str) -> Invalid:
+    """One Invalid for pydantic's error list: each message by its dotted field (``whole``
+    for an error of the whole input), the first as the message a person reads."""
+    by_field = {
+        ".".join(str(part) for part in error["loc"]) or whole: error["msg"].removeprefix(
+            "Value error, "
+        )
+        for error in errors
+    }
+    field, message = next(iter(by_field.items()))
+    return Invalid(f"Invalid {field}: {message}", errors=by_field)
+
+
+def _request_errors(exc: RequestValidationError) -> Iterable[Mapping[str, Any]]:
+    """FastAPI's errors with their source (query, path, body) taken off the field name."""
+    for error in exc.errors():
+        where, *field = error["loc"]
+        if error["type"] == "json_invalid":
+            yield {"loc": ("body",), "msg": f"not valid JSON ({error['ctx']['error']})"}
+        else:
+            yield {**error, "loc": field or [where]}
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """One JSON shape for every domain error: {"detail": message, ...extra}."""
+    """One JSON shape for every error a person can act on: {"detail": message, ...extra},
+    a request that does not fit the API's schema included (a 422 whose detail is a sentence,
+    not FastAPI's list, with every field's message under "errors")."""
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, **exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return await _domain_error(request, field_errors(_request_errors(exc), whole="body"))

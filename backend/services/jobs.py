@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings, get_settings
-from backend.errors import Invalid, NotFound
+from backend.errors import Invalid, NotFound, field_errors
 from backend.models import Job, JobEvent, JobState, Run, TrainingSet
 from backend.models.base import utcnow
 from backend.schemas.jobs import PARAMS, JobEventOut, JobOut, PretrainParams
@@ -45,12 +45,7 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.model_validate(params).model_dump(mode="json")
     except ValidationError as exc:
-        errors = {
-            ".".join(str(p) for p in e["loc"]) or "params": e["msg"].removeprefix("Value error, ")
-            for e in exc.errors()
-        }
-        first = next(iter(errors.items()))
-        raise Invalid(f"Invalid {first[0]}: {first[1]}", errors=errors) from None
+        raise field_errors(exc.errors(), whole="params") from None
 
 
 def _check_references(session: Session, params: dict[str, Any]) -> None:

@@ -52,4 +52,6 @@ def test_a_bad_query_says_what_to_ask_for(client: TestClient, make_user) -> None
     assert missing.status_code == 404 and "No training set with id 999" in missing.text
     assert client.get("/api/v1/training-sets/999/revisions").status_code == 404
     wrong = client.get("/api/v1/training-sets", params={"purpose": "images"})
-    assert wrong.status_code == 422 and "'labels' or 'corpus'" in wrong.text, wrong.text
+    assert wrong.status_code == 422
+    message = "Input should be 'labels' or 'corpus'"
+    assert wrong.json() == {"detail": f"Invalid purpose: {message}", "errors": {"purpose": message}}
