@@ -57,6 +57,7 @@ ROUTERS = [
     runs.router,
     runs.pages,
     training_sets.router,
+    training_sets.pages,
 ]
 
 

@@ -27,6 +27,7 @@ from backend.models import (
     Nomenclature,
     Patch,
     PatchStatus,
+    Run,
     TrainingSet,
     TrainingSetPurpose,
 )
@@ -332,6 +333,44 @@ def snapshot_revisions(*, settings: Settings, training_set: TrainingSet) -> list
     data = json.loads(path.read_text())
     keys = ("patch_id", "id", "revision_id", "revision", "split")
     return [{k: p.get(k) for k in keys} for p in data["patches"]]
+
+
+def frozen_against_now(
+    *, session: Session, settings: Settings, training_set: TrainingSet
+) -> list[dict]:
+    """Each patch the set froze (``snapshot_revisions``) beside its review now: its status
+    and its current label revision, so that a page can say which labels were corrected
+    since the set was frozen, and a run trained on it be told from one trained on today's.
+    """
+    now = {
+        patch_id: (status, version)
+        for patch_id, status, version in session.execute(
+            select(Patch.id, Patch.status, func.max(LabelRevision.version))
+            .join(LabelRevision, LabelRevision.patch_id == Patch.id)
+            .where(Patch.dataset_id == training_set.dataset_id)
+            .group_by(Patch.id, Patch.status)
+        )
+    }
+    frozen = snapshot_revisions(settings=settings, training_set=training_set)
+    rows = []
+    for patch in frozen:
+        status, current = now.get(patch["patch_id"], (None, None))  # None: gone since
+        rows.append({**patch, "status": status, "current": current})
+    return rows
+
+
+def runs_reading(*, session: Session, training_set_ids: list[int]) -> dict[int, list[int]]:
+    """The runs that read each training set, oldest first: trained on its labels and
+    images, or pre-trained on it as a corpus (``CORPUS_SETS`` of a pre-training's params)."""
+    reading: dict[int, list[int]] = {i: [] for i in training_set_ids}
+    rows = session.execute(
+        select(Run.id, Run.kind, Run.training_set_id, Run.params).order_by(Run.id)
+    )
+    for run_id, kind, labels, params in rows:
+        corpus = (params.get(CORPUS_SETS) or []) if kind == "pretrain" else []
+        for training_set_id in {labels, *corpus} & reading.keys():
+            reading[training_set_id].append(run_id)
+    return reading
 
 
 def list_training_sets(

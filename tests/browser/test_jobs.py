@@ -179,6 +179,17 @@ def test_pre_train_on_another_scenes_images_from_the_form(
     page.wait_for_url("**/runs/*")
     assert reused.split()[0] in page.locator("#corpus").inner_text()  # the same "#id"
 
+    # The run page leads to what its training set froze, patch by patch, and who read it.
+    page.click("#training-set-link")
+    page.wait_for_url("**/training-sets/*")
+    assert page.locator("#frozen-patches tbody tr").count() == len(ingested_dataset.patches)
+    assert "still the revision frozen" in page.locator("#changed-since").inner_text()
+    page.click("text=All training sets")
+    page.click("#purpose-filter >> text=corpora")
+    page.wait_for_url("**/training-sets?purpose=corpus")
+    (row,) = page.locator("#training-sets tbody tr").all_inner_texts()
+    assert row.startswith(reused.split()[0].lstrip("#")) and "#1 #2" in row  # both pre-trainings
+
 
 def test_a_comparison_over_seeds_from_the_form_shows_its_spread(
     page, make_user, ingested_dataset, worker
