@@ -338,9 +338,9 @@ def snapshot_revisions(*, settings: Settings, training_set: TrainingSet) -> list
 def frozen_against_now(
     *, session: Session, settings: Settings, training_set: TrainingSet
 ) -> list[dict]:
-    """Each patch the set froze (``snapshot_revisions``) beside its review now: its status
-    and its current label revision, so that a page can say which labels were corrected
-    since the set was frozen, and a run trained on it be told from one trained on today's.
+    """Each patch the set froze (``snapshot_revisions``) beside its review now: its status,
+    its current label revision and whether that is newer than the one frozen ("changed"),
+    so that a page can say which labels were corrected since the set was frozen.
     """
     now = {
         patch_id: (status, version)
@@ -355,7 +355,8 @@ def frozen_against_now(
     rows = []
     for patch in frozen:
         status, current = now.get(patch["patch_id"], (None, None))  # None: gone since
-        rows.append({**patch, "status": status, "current": current})
+        changed = current is not None and current > patch["revision"]
+        rows.append({**patch, "status": status, "current": current, "changed": changed})
     return rows
 
 

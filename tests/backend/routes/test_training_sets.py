@@ -112,7 +112,7 @@ def test_the_pages_show_what_was_frozen_who_read_it_and_what_changed_since(
                 params={"corpus_training_set_ids": [corpus_id]}),
             Run(kind="finetune", name="ft", training_set_id=labels_id, out_dir="runs/b", params={}),
         ])  # fmt: skip
-        corrected = min(ingested_dataset.patches, key=lambda p: p.id)
+        corrected = max(ingested_dataset.patches, key=lambda p: p.id)  # the last frozen
         first = session.get(LabelRevision, corrected.revisions[0].id)
         session.add(LabelRevision(patch_id=corrected.id, version=2, parent_id=first.id,
                                   source="correction", file=first.file))  # fmt: skip
@@ -137,7 +137,8 @@ def test_the_pages_show_what_was_frozen_who_read_it_and_what_changed_since(
     assert "<b>1</b> of 4 patches have a newer label revision" in page
     frozen = _rows(page, "frozen-patches")
     assert len(frozen) == 4
-    assert frozen[0][2:] == ["v1", "v2", "corrected"]  # trained on v1, corrected since
+    assert frozen[0][2:] == ["v1", "v2", "corrected"]  # trained on v1, corrected since: first
+    assert frozen[0][0] == corrected.external_id
     assert all(row[2] == row[3] == "v1" for row in frozen[1:])
     assert 'href="/runs/1"' in page and 'href="/runs/2"' in page
     assert "Every patch's label is still" in client.get(f"/training-sets/{corpus_id}").text
