@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
 from fastapi.testclient import TestClient
 
 from backend import db
@@ -13,20 +14,26 @@ from backend.services.training_sets import create_corpus, create_training_set
 from tests.conftest import login
 
 
-def test_corpora_and_labels_are_listed_apart_with_what_they_froze(
-    client: TestClient,
-    make_user,
-    ingested_dataset,
-    other_scene,  # noqa: ANN001
-) -> None:
+@pytest.fixture
+def frozen(ingested_dataset, other_scene) -> tuple[int, int]:  # noqa: ANN001
+    """Ids of a training set of the tiny dataset's labels and of a corpus of the other."""
     settings = get_settings()
     with db.get_sessionmaker()() as session:
         labels = create_training_set(
             session=session, settings=settings, dataset_id=ingested_dataset.id,
             include_unreviewed=True,
-        ).id  # fmt: skip
+        )  # fmt: skip
         (corpus,) = create_corpus(session=session, settings=settings, dataset_ids=[other_scene.id])
-        corpus = corpus.id
+        return labels.id, corpus.id
+
+
+def test_corpora_and_labels_are_listed_apart_with_what_they_froze(
+    client: TestClient,
+    make_user,
+    ingested_dataset,
+    frozen,  # noqa: ANN001
+) -> None:
+    labels, corpus = frozen
     assert client.get("/api/v1/training-sets").status_code == 401
     make_user("ann", "annotator")
     login(client, "ann")
@@ -97,16 +104,11 @@ def test_the_pages_show_what_was_frozen_who_read_it_and_what_changed_since(
     client: TestClient,
     make_user,
     ingested_dataset,
-    other_scene,  # noqa: ANN001
+    frozen,  # noqa: ANN001
 ) -> None:
     settings = get_settings()
+    labels_id, corpus_id = frozen
     with db.get_sessionmaker()() as session:
-        labels = create_training_set(
-            session=session, settings=settings, dataset_id=ingested_dataset.id,
-            include_unreviewed=True,
-        )  # fmt: skip
-        (corpus,) = create_corpus(session=session, settings=settings, dataset_ids=[other_scene.id])
-        labels_id, corpus_id = labels.id, corpus.id
         session.add_all([
             Run(kind="pretrain", name="pre", training_set_id=labels_id, out_dir="runs/a",
                 params={"corpus_training_set_ids": [corpus_id]}),
