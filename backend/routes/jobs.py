@@ -21,7 +21,7 @@ from backend.services import jobs as service
 from backend.services import queue
 from backend.services.experiments import job_comparison
 from backend.services.queue import FINISHED
-from backend.services.training_sets import list_training_sets
+from backend.services.training_sets import has_snapshot_file, list_training_sets
 from backend.templating import render
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -154,16 +154,26 @@ def retry_job(job_id: int, session: SessionDep, _: ReviewerUser) -> JobOut:
 
 
 @pages.get("/jobs", response_class=HTMLResponse)
-def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    """Every job with live progress, and the launch form."""
+def jobs_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> HTMLResponse:
+    """Every job with live progress, and the launch form (training sets whose snapshot file
+    is lost greyed out: a launch on them is refused)."""
+    training_sets = list_training_sets(session=session, purpose=TrainingSetPurpose.labels)
+    corpora = list_training_sets(session=session, purpose=TrainingSetPurpose.corpus)
     return render(
         request,
         "jobs.html",
         user,
         jobs=service.list_jobs(session=session),
         datasets=session.scalars(select(Dataset).order_by(Dataset.name)).all(),
-        training_sets=list_training_sets(session=session, purpose=TrainingSetPurpose.labels),
-        corpora=list_training_sets(session=session, purpose=TrainingSetPurpose.corpus),
+        training_sets=training_sets,
+        corpora=corpora,
+        lost={
+            t.id
+            for t in training_sets + corpora
+            if not has_snapshot_file(settings=settings, training_set=t)
+        },
         pretrain_runs=session.scalars(
             select(Run).where(Run.kind == "pretrain").order_by(Run.id.desc())
         ).all(),

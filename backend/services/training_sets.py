@@ -307,6 +307,11 @@ def _write_snapshot(
         tmp.unlink(missing_ok=True)
 
 
+def has_snapshot_file(*, settings: Settings, training_set: TrainingSet) -> bool:
+    """Whether the set's snapshot file is still in the data folder (a menu greys it out)."""
+    return settings.path(training_set.file).is_file()
+
+
 def require_snapshot_file(
     *, settings: Settings, training_set: TrainingSet, field: str | None = None
 ) -> Path:
@@ -316,7 +321,7 @@ def require_snapshot_file(
     a set whose file was deleted can be neither read by a run nor shown.
     """
     path = settings.path(training_set.file)
-    if not path.is_file():
+    if not has_snapshot_file(settings=settings, training_set=training_set):
         detail = {"field": field} if field else {}
         raise Conflict(
             f"Training set #{training_set.id} {training_set.name!r} has lost its snapshot "

@@ -382,9 +382,10 @@ def test_a_training_set_whose_snapshot_file_is_lost_is_refused(
     ingested_dataset,
     other_scene,  # noqa: ANN001
 ) -> None:
-    """The row alone does not say which patches and label revisions were frozen: a launch
-    reusing it is refused before anything is written, its revisions cannot be shown, and a
-    job queued on it before fails with the reason when a worker claims it."""
+    """The row alone does not say which patches and label revisions were frozen: the form
+    greys it out, a launch reusing it is refused before anything is written, its revisions
+    cannot be shown, and a job queued on it before fails with the reason when a worker
+    claims it."""
     corpus = _frozen_corpus(other_scene.id)
     queued = reviewer.post(
         "/api/v1/jobs",
@@ -407,6 +408,10 @@ def test_a_training_set_whose_snapshot_file_is_lost_is_refused(
         assert response.json()["field"] == field
     assert _counts() == counts
     assert not any(settings.path("snapshots").iterdir())
+    form = reviewer.get("/jobs").text  # both menus grey the sets out, and say why
+    for training_set_id in (labels, corpus):
+        assert f'<option value="{training_set_id}" disabled>' in form
+    assert form.count(": snapshot file lost</option>") == 2
     revisions = reviewer.get(f"/api/v1/training-sets/{labels}/revisions")
     assert revisions.status_code == 409 and f"snapshots/{labels}.json" in revisions.text
 
