@@ -14,7 +14,6 @@ from backend.errors import Conflict
 from backend.models import TrainingSetPurpose
 from backend.schemas.training_sets import TrainingSetOut
 from backend.services import training_sets as service
-from backend.services.runs import get_run, run_summary
 from backend.templating import render
 
 router = APIRouter(prefix="/api/v1/training-sets", tags=["training sets"])
@@ -92,8 +91,5 @@ def training_set_page(
         training_set=service.training_set_out(session=session, training_set=row),
         patches=patches,
         lost=lost,
-        runs=[
-            run_summary(get_run(session=session, run_id=run_id))
-            for run_id in service.runs_reading(session=session, training_set_ids=[row.id])[row.id]
-        ],
+        runs=service.runs_reading(session=session, training_set_ids=[row.id])[row.id],
     )

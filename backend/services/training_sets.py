@@ -365,17 +365,15 @@ def frozen_against_now(
     return rows
 
 
-def runs_reading(*, session: Session, training_set_ids: list[int]) -> dict[int, list[int]]:
-    """The runs that read each training set, oldest first: trained on its labels and
-    images, or pre-trained on it as a corpus (``CORPUS_SETS`` of a pre-training's params)."""
-    reading: dict[int, list[int]] = {i: [] for i in training_set_ids}
-    rows = session.execute(
-        select(Run.id, Run.kind, Run.training_set_id, Run.params).order_by(Run.id)
-    )
-    for run_id, kind, labels, params in rows:
-        corpus = (params.get(CORPUS_SETS) or []) if kind == "pretrain" else []
-        for training_set_id in {labels, *corpus} & reading.keys():
-            reading[training_set_id].append(run_id)
+def runs_reading(*, session: Session, training_set_ids: list[int]) -> dict[int, list[Run]]:
+    """The runs that read each training set, oldest first, in one query: trained on its
+    labels and images, or pre-trained on it as a corpus (``CORPUS_SETS`` of a
+    pre-training's params)."""
+    reading: dict[int, list[Run]] = {i: [] for i in training_set_ids}
+    for run in session.scalars(select(Run).order_by(Run.id)):
+        corpus = (run.params.get(CORPUS_SETS) or []) if run.kind == "pretrain" else []
+        for training_set_id in {run.training_set_id, *corpus} & reading.keys():
+            reading[training_set_id].append(run)
     return reading
 
 
