@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.config import Settings, get_settings
+from backend.config import Settings
 from backend.errors import Invalid, NotFound, field_errors
 from backend.models import Job, JobEvent, JobState, Run, TrainingSet
 from backend.models.base import utcnow
@@ -48,13 +48,14 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         raise field_errors(exc.errors(), whole="params") from None
 
 
-def _check_references(session: Session, params: dict[str, Any]) -> None:
-    """404 for a training set or run id that does not exist (before anything is written)."""
-    if params.get("training_set_id") is not None:
-        get_labels(session=session, training_set_id=params["training_set_id"])
+def _check_references(session: Session, settings: Settings, params: dict[str, Any]) -> None:
+    """404 for a scene or run id that does not exist (before anything is written).
+
+    The training sets are checked by ``freeze_sources``, before it writes anything.
+    """
     if params.get("scene_dataset_id") is not None:
         dataset_id = params["scene_dataset_id"]
-        scene_config(session=session, settings=get_settings(), dataset_id=dataset_id)
+        scene_config(session=session, settings=settings, dataset_id=dataset_id)
     for key in ("pretrained_run_id", "run_id"):
         if params.get(key) is not None:
             run = session.get(Run, params[key])
@@ -162,7 +163,7 @@ def launch(
     corpus frozen before (``corpus_training_set_ids``).
     """
     clean = validate_params(kind, params)
-    _check_references(session, clean)
+    _check_references(session, settings, clean)
     with committed_with_snapshots(session):
         training_set, corpus = freeze_sources(
             session=session, settings=settings, params=clean, created_by=created_by
