@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     prefetch: int = 3
     gdal_cachemax_mb: int = Field(256, description="GDAL block cache for serving map tiles")
     tile_cache_items: int = Field(4096, description="rendered map tiles kept in memory")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="the worker's log on stderr: each job started and ended, at INFO"
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> Settings:

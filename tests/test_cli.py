@@ -49,6 +49,14 @@ def test_users_add_refuses_a_short_password(database: str) -> None:
     assert "ann" in listing.output and "bob" not in listing.output
 
 
+def test_users_add_asks_for_the_password_twice(database: str) -> None:
+    mistyped = runner.invoke(app, ["users", "add", "cat"], input="long-enough\nlong-enuogh\n")
+    assert mistyped.exit_code != 0 and "do not match" in mistyped.output
+    assert "cat" not in runner.invoke(app, ["users", "list"]).output
+    typed = runner.invoke(app, ["users", "add", "cat"], input="long-enough\nlong-enough\n")
+    assert typed.exit_code == 0 and "Added cat (annotator)" in typed.output
+
+
 def test_strict_ingest_of_a_bad_dataset_exits_2_with_reasons(
     database: str, synthetic_source: Path, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import time
 from typing import Any
@@ -48,6 +49,10 @@ def worker(
     from backend.worker.supervisor import Supervisor
 
     settings = get_settings()
+    # The supervisor logs each job it starts and ends: an operator's `docker compose logs`.
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if backend == "slurm":
         from backend.worker.slurm import SlurmBackend
 

@@ -17,9 +17,11 @@ app = typer.Typer(help="Manage logins.", no_args_is_help=True)
 def add(
     name: str = typer.Argument(..., help="User name."),
     role: Role = typer.Option(Role.annotator, help="annotator, reviewer or admin."),
-    password: str = typer.Option(..., prompt=True, hide_input=True, help="At least 8 characters."),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
+    ),
 ) -> None:
-    """Add a user."""
+    """Add a user; without --password, asks for it twice (hidden, so a typo shows)."""
     with get_sessionmaker()() as session:
         try:
             user = create_user(session=session, username=name, role=role.value, password=password)

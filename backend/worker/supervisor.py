@@ -163,6 +163,7 @@ class Supervisor:
                     queue.release(
                         session=session, lease=active.lease, message="worker stopped: requeued"
                     )
+                log.info("job %d given back to the queue: the worker stops", active.lease.job_id)
             except LeaseLost:
                 pass
             self.active.pop(active.lease.job_id, None)

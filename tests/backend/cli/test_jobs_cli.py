@@ -4,6 +4,10 @@ the table."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +19,7 @@ from backend.config import get_settings
 from backend.models import Job, Run, TrainingSet
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_launch_run_and_wait_from_the_command_line(database: str, monkeypatch) -> None:  # noqa: ANN001
@@ -112,3 +117,19 @@ def test_the_spread_over_seeds_prints_as_mean_and_sd_with_the_wins() -> None:
     text = console.export_text()
     assert "0.600 ± 0.141" in text  # the forest: 0.70 and 0.50
     assert "-0.020 ± 0.113 (1/2 > 0)" in text  # from scratch − RF: −0.10 then +0.06
+
+
+@pytest.mark.parametrize(("level", "logged"), [("INFO", True), ("WARNING", False)])
+def test_the_worker_logs_each_job_it_starts_and_ends(
+    database: str, monkeypatch: pytest.MonkeyPatch, level: str, logged: bool
+) -> None:
+    monkeypatch.setenv("SITSLAB_WORKER_POLL_S", "0.1")
+    monkeypatch.setenv("SITSLAB_LOG_LEVEL", level)
+    assert runner.invoke(app, ["jobs", "launch", "selftest", "-p", '{"steps": 2}']).exit_code == 0
+    worker = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "worker", "--burst"],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    lines = ["job 1 (selftest) attempt 1 started", "job 1 ended succeeded"]
+    assert all((line in worker.stderr) == logged for line in lines), worker.stderr

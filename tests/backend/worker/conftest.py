@@ -59,9 +59,12 @@ def spawn_worker(fast_queue: None) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start `sitslab worker` processes (terminated, then killed, at the end of the test)."""
     procs: list[subprocess.Popen] = []
 
-    def _start(*args: str) -> subprocess.Popen:
+    def _start(*args: str, **popen: object) -> subprocess.Popen:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "worker", *args], cwd=ROOT, env=dict(os.environ)
+            [sys.executable, "-m", "backend.cli", "worker", *args],
+            cwd=ROOT,
+            env=dict(os.environ),
+            **popen,
         )
         procs.append(proc)
         return proc

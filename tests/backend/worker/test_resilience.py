@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,11 @@ def test_a_killed_workers_job_resumes_elsewhere_from_its_checkpoint(
 def test_a_stopped_worker_gives_its_job_back_to_the_queue(database: str, spawn_worker) -> None:  # noqa: ANN001
     job_id = enqueue(steps=40, step_s=0.1, seed=5)
     checkpoint = get_settings().path(f"jobs/{job_id}/checkpoints/selftest.json")
-    worker = spawn_worker()
+    worker = spawn_worker(stderr=subprocess.PIPE, text=True)
     wait_for(checkpoint.exists, what="a first checkpoint")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
+    assert f"job {job_id} given back to the queue" in worker.stderr.read()
     stopped = job(job_id)
     assert stopped.state == "queued" and stopped.attempts == 0 and stopped.lease_token is None
     assert "requeued" in stopped.message
