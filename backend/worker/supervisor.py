@@ -303,4 +303,7 @@ class Supervisor:
                 )
                 return
         self.active.pop(lease.job_id, None)
-        log.info("job %d ended %s", lease.job_id, state.value)
+        if state == JobState.failed:
+            log.warning("job %d ended failed: %s", lease.job_id, message)
+        else:
+            log.info("job %d ended %s", lease.job_id, state.value)

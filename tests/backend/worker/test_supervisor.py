@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
+import pytest
 from sqlalchemy import select
 
 from backend import db
@@ -45,9 +47,15 @@ def test_a_job_runs_and_its_events_reach_the_database(database: str, fast_queue:
     assert json.loads(out.read_text())["steps"] == 3
 
 
-def test_a_raising_job_fails_with_its_traceback_in_the_log(database: str, fast_queue: None) -> None:
+def test_a_raising_job_fails_with_its_traceback_in_the_log(
+    database: str, fast_queue: None, caplog: pytest.LogCaptureFixture
+) -> None:
     job_id = enqueue(steps=3, fail_at=1)
-    _supervisor().run(burst=True)
+    with caplog.at_level(logging.INFO, logger="sitslab.worker"):
+        _supervisor().run(burst=True)
+    ended = [r for r in caplog.records if f"job {job_id} ended" in r.getMessage()]
+    assert [r.levelname for r in ended] == ["WARNING"]  # the operator's log says why
+    assert "failed: RuntimeError: selftest: asked to fail at step 1" in ended[0].getMessage()
     failed = job(job_id)
     assert failed.state == "failed"
     assert "Traceback" in failed.error and "asked to fail at step 1" in failed.error
