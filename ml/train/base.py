@@ -71,6 +71,7 @@ def unbiased_ema(
 
     @torch.no_grad()
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        # int(n) waits for the device, as the training step's read of the loss does anyway
         earlier = decay ** int(n)
         step_decay = decay * (1 - earlier) / (1 - earlier * decay)
         for kept, new in zip(averaged, current, strict=True):
