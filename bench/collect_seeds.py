@@ -35,9 +35,12 @@ def scored_runs(folders: list[Path], score: str) -> list[dict[str, Any]]:
 
     The seed and label fraction come from the run's own ``run.json``, not from its name.
 
+    A run found in several folders (the forest, which each folder trains again) is kept
+    once when its predictions' confusion matrices are the same.
+
     Raises:
-        ValueError: two folders hold the same stage, seed and fraction (a table would
-            silently keep one).
+        ValueError: two folders hold the same stage, seed and fraction with other results
+            (a table would silently keep one).
     """
     rows: dict[tuple[str, int, float], dict[str, Any]] = {}
     for folder in folders:
@@ -49,12 +52,16 @@ def scored_runs(folders: list[Path], score: str) -> list[dict[str, Any]]:
             config = config["config"]
             stage = STAGES[match.group(1) or "rf"]
             key = (stage, int(config["seed"]), float(config["label_fraction"]))
-            if key in rows:
-                raise ValueError(
-                    f"{results.parent} and {rows[key]['path']} are both {key}: give one of them"
-                )
+            scores = json.loads(results.read_text())
+            if key in rows:  # each folder trains its own forest: the same one, on the same data
+                if rows[key]["confusion"] != scores["confusion"]:
+                    raise ValueError(
+                        f"{results.parent} and {rows[key]['path']} are both {key} and differ: "
+                        "folders of other data or settings; give one of them"
+                    )
+                continue
             rows[key] = {"stage": stage, "seed": key[1], "fraction": key[2],
-                         "path": results.parent, **json.loads(results.read_text())}  # fmt: skip
+                         "path": results.parent, **scores}  # fmt: skip
     return list(rows.values())
 
 

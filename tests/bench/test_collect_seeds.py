@@ -22,7 +22,8 @@ def _run(folder: Path, name: str, seed: int, mean_f1: float, rice_f1: float) -> 
     (folder / "runs" / name / "run.json").write_text(json.dumps({"config": config}))
     per_class = {"4": {"name": "Rice", "f1": rice_f1, "support": 691},
                  "9": {"name": "Roads", "f1": 0.5, "support": 0}}  # fmt: skip
-    results = {"oa": 0.9, "kappa": 0.8, "mean_f1": mean_f1, "miou": 0.6, "per_class": per_class}
+    results = {"oa": 0.9, "kappa": 0.8, "mean_f1": mean_f1, "miou": 0.6, "per_class": per_class,
+               "confusion": [[int(1000 * mean_f1), 1], [2, 3]]}  # fmt: skip
     (folder / "reference" / name).mkdir(parents=True)
     (folder / "reference" / name / "results.json").write_text(json.dumps(results))
 
@@ -57,6 +58,14 @@ def test_differences_are_paired_within_each_seed(folders: list[Path], capsys) ->
     assert "Roads" not in out  # no test pixels
 
 
-def test_a_run_given_twice_is_refused(folders: list[Path]) -> None:
-    with pytest.raises(ValueError, match="both"):
-        collect_seeds.scored_runs([*folders, folders[0]], "true")
+def test_a_forest_trained_again_is_kept_once_and_another_refused(
+    folders: list[Path], tmp_path: Path
+) -> None:
+    again = tmp_path / "again"
+    _run(again, "rf-10-s3", 3, 0.70, rice_f1=0.9)  # each work folder trains its forest
+    runs = collect_seeds.scored_runs([*folders, again], "true")
+    assert len(runs) == 6 and [r["path"].parts[-3] for r in runs if r["seed"] == 3][0] == "ft3"
+    other = tmp_path / "other"
+    _run(other, "rf-10-s3", 3, 0.71, rice_f1=0.9)  # another scene's forest, same seed
+    with pytest.raises(ValueError, match="differ"):
+        collect_seeds.scored_runs([*folders, other], "true")
