@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="the worker's log on stderr: each job started and ended, at INFO"
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case_level(cls, value: object) -> object:
+        """``info`` as uvicorn's ``--log-level`` spells it, or ``INFO`` as logging's."""
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> Settings:
