@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_experiment import _points
 
-from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary
+from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary, spread
 
 STAGES = {"rf": RF_TITLE, "scratch": SCRATCH_TITLE, "frozen": "frozen", "finetune": "finetune"}
 """Run name prefixes (``rf``, ``ubarn-<regime>``) to the stage titles of ``seed_summary``."""
@@ -65,13 +66,6 @@ def scored_runs(folders: list[Path], score: str) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _points(values: list[float]) -> str:
-    """Mean ± sd (ddof 1, as ``seed_summary``) in points; the value alone for one."""
-    if len(values) == 1:
-        return f"{100 * values[0]:.1f}"
-    return f"{100 * np.mean(values):.1f} ± {100 * np.std(values, ddof=1):.1f}"
-
-
 def _stages(runs: list[dict[str, Any]]) -> list[str]:
     """The stages present, in ``STAGES`` order."""
     return [s for s in STAGES.values() if any(r["stage"] == s for r in runs)]
@@ -100,16 +94,12 @@ def seed_lines(runs: list[dict[str, Any]], fraction: float) -> list[str]:
     lines.append("\nOver the seeds (mean ± sd; seeds above zero / seeds):\n")
     for stage in stages:
         entry = summary[stage]
-        line = f"- {stage}: mF1 {_points(_values(runs, stage))}"
+        line = f"- {stage}: mF1 {_points(entry['mean_f1'])}"
         for baseline, paired in entry["mean_f1_minus"].items():
             mean, sd = 100 * paired["mean"], 100 * paired["sd"]
             line += f"; − {baseline} {mean:+.1f} ± {sd:.1f} ({paired['wins']}/{paired['n']})"
         lines.append(line)
     return lines
-
-
-def _values(runs: list[dict[str, Any]], stage: str) -> list[float]:
-    return [r["mean_f1"] for r in runs if r["stage"] == stage]
 
 
 def class_lines(runs: list[dict[str, Any]]) -> list[str]:
@@ -126,7 +116,7 @@ def class_lines(runs: list[dict[str, Any]]) -> list[str]:
     title = f"\nF1 per class over the seeds (mean ± sd, points), by |{last} − RF|:\n"
     lines = _table_head(title, "class", stages)
     for name in order:
-        cells = [_points(f1[name][s]) if f1[name][s] else "—" for s in stages]
+        cells = [_points(spread(f1[name][s])) if f1[name][s] else "—" for s in stages]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 

@@ -205,7 +205,7 @@ def comparison_table(out: Path, runs: list[dict[str, Any]]) -> list[dict[str, An
     return rows
 
 
-def _spread(values: list[float]) -> dict[str, float | int]:
+def spread(values: list[float]) -> dict[str, float | int]:
     """Mean, sample standard deviation (0 for one value) and count of ``values``."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return {"mean": statistics.fmean(values), "sd": sd, "n": len(values)}
@@ -226,7 +226,7 @@ def seed_summary(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for stage, rows in by_stage.items():
         entry: dict[str, Any] = {"stage": stage, "n_seeds": len(rows)}
         for key in OVERALL_KEYS:
-            entry[key] = _spread([r[key] for r in rows.values()])
+            entry[key] = spread([r[key] for r in rows.values()])
         baselines = {"rf": RF_TITLE, "scratch": SCRATCH_TITLE}
         entry["mean_f1_minus"] = {}
         for label, baseline in baselines.items():
@@ -239,7 +239,7 @@ def seed_summary(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ]
             if paired:
                 entry["mean_f1_minus"][label] = {
-                    **_spread(paired),
+                    **spread(paired),
                     "wins": sum(d > 0 for d in paired),
                 }
         summary.append(entry)
@@ -247,6 +247,6 @@ def seed_summary(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def spread_text(spread: dict[str, Any], *, signed: bool = False) -> str:
-    """A ``_spread`` as text, 3 decimals as on the runs pages: "0.853 ± 0.012"."""
+    """A ``spread`` as text, 3 decimals as on the runs pages: "0.853 ± 0.012"."""
     mean = f"{spread['mean']:+.3f}" if signed else f"{spread['mean']:.3f}"
     return f"{mean} ± {spread['sd']:.3f}"

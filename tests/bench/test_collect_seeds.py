@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))  # as when run as a script: it imports bench_experiment
 spec = importlib.util.spec_from_file_location("collect_seeds", ROOT / "bench" / "collect_seeds.py")
 collect_seeds = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(collect_seeds)
