@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -71,10 +71,29 @@ class Settings(BaseSettings):
         return (self.data_dir / relative).resolve()
 
 
+class SettingsError(ValueError):
+    """SITSLAB_* variables that cannot be read, one line each, so that a command stops
+    with what to change rather than pydantic's traceback."""
+
+    @classmethod
+    def from_validation(cls, error: ValidationError) -> SettingsError:
+        """Name each variable as the operator writes it; never echo its value (a secret or
+        a database password may be the one at fault)."""
+        lines = []
+        for problem in error.errors():
+            message = problem["msg"].removeprefix("Value error, ")
+            field = problem["loc"][0] if problem["loc"] else None
+            lines.append(f"SITSLAB_{str(field).upper()}: {message}" if field else message)
+        return cls("invalid settings:\n  " + "\n  ".join(lines))
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings (tests clear the cache after changing the environment)."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError.from_validation(error) from None
 
 
 def new_token() -> str:
