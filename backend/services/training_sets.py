@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
@@ -321,7 +321,7 @@ def require_snapshot_file(
     a set whose file was deleted can be neither read by a run nor shown.
     """
     path = settings.path(training_set.file)
-    if not has_snapshot_file(settings=settings, training_set=training_set):
+    if not path.is_file():
         detail = {"field": field} if field else {}
         raise Conflict(
             f"Training set #{training_set.id} {training_set.name!r} has lost its snapshot "
@@ -370,7 +370,10 @@ def runs_reading(*, session: Session, training_set_ids: list[int]) -> dict[int, 
     labels and images, or pre-trained on it as a corpus (``CORPUS_SETS`` of a
     pre-training's params)."""
     reading: dict[int, list[Run]] = {i: [] for i in training_set_ids}
-    for run in session.scalars(select(Run).order_by(Run.id)):
+    candidates = select(Run).where(
+        or_(Run.training_set_id.in_(training_set_ids), Run.kind == "pretrain")
+    )
+    for run in session.scalars(candidates.order_by(Run.id)):
         corpus = (run.params.get(CORPUS_SETS) or []) if run.kind == "pretrain" else []
         for training_set_id in {run.training_set_id, *corpus} & reading.keys():
             reading[training_set_id].append(run)
