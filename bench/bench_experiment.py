@@ -219,12 +219,10 @@ class Bench:
             "batch_size": a.batch_size,
             "patience": a.patience,
             "lr_patience": a.lr_patience,
+            # always set: the flags keep the paper's network by default, the presets do not
+            "mask_clouds": a.mask_clouds,
+            "encoder_norm": a.encoder_norm,
         }
-        # set only away from their defaults, so that older kept runs match
-        if a.mask_clouds:
-            config["mask_clouds"] = True
-        if a.encoder_norm != TrainConfig.encoder_norm:
-            config["encoder_norm"] = a.encoder_norm
         return config
 
     def finished(self, name: str, config: dict[str, Any]) -> dict[str, Any] | None:
@@ -558,12 +556,15 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--mask-clouds", action="store_true",
-        help="U-BARN reads each pixel's clear dates only (cloudy ones masked in its attention)",
+        help="U-BARN reads each pixel's clear dates only (cloudy ones masked in its attention;"
+        " default: every date, as the paper, so that the commands of bench/README.md keep"
+        " their meaning; the app's tiny and small presets mask them)",
     )  # fmt: skip
     parser.add_argument(
-        "--encoder-norm", choices=ENCODER_NORMS, default=TrainConfig.encoder_norm,
-        help="normalisation of U-BARN's spatial encoder: group (the paper's, per date crop) or"
-        " batch (keeps each date's absolute reflectance on small crops)",
+        "--encoder-norm", choices=ENCODER_NORMS, default="group",
+        help="normalisation of U-BARN's spatial encoder: group (the paper's, per date crop; the"
+        " default here) or batch (keeps each date's absolute reflectance on small crops; the"
+        " app's tiny and small presets)",
     )  # fmt: skip
     parser.add_argument(
         "--head-lr", type=float, default=None,

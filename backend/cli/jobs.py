@@ -204,11 +204,16 @@ def experiment(
     include_unreviewed: bool = typer.Option(
         _DEFAULTS["include_unreviewed"], help="Also use patches nobody reviewed."
     ),
-    mask_clouds: bool = typer.Option(
-        _DEFAULTS["mask_clouds"], help="U-BARN reads each pixel's clear dates only."
+    mask_clouds: bool | None = typer.Option(
+        None,
+        "--mask-clouds/--every-date",
+        help="U-BARN reads each pixel's clear dates only, or every date (the paper's); "
+        "default: the preset's (tiny, small: clear dates only; paper: every date).",
     ),
-    encoder_norm: str = typer.Option(
-        _DEFAULTS["encoder_norm"], help="U-BARN's spatial encoder: group (the paper's) or batch."
+    encoder_norm: str | None = typer.Option(
+        None,
+        help="U-BARN's spatial encoder: group (the paper's) or batch; default: the "
+        "preset's (tiny, small: batch; paper: group).",
     ),
     class_balance: float = typer.Option(
         _DEFAULTS["class_balance"], help="U-BARN loss weights (class frequency)^-balance."
@@ -256,6 +261,7 @@ def experiment(
             "crop_balance": crop_balance, "ema_decay": ema_decay,
             "logit_adjustment": logit_adjustment,
         }  # fmt: skip
+        config = {key: value for key, value in config.items() if value is not None}
         try:
             checked = job_service.validate_params(
                 "compare",

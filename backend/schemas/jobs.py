@@ -125,14 +125,15 @@ class TrainingParams(Source):
     chance: as many as ``epochs`` never stops early (the best epoch is kept either way)."""
     seed: Seed = 0
     device: Device = "auto"
-    mask_clouds: bool = False
+    mask_clouds: bool | None = None
     """Each pixel's attention reads its clear dates only (the cloud masks the forest's
     gap-filling reads); off: the paper's encoder, which reads every date, clouds included.
-    A pre-trained encoder is fine-tuned with the setting it was pre-trained with."""
-    encoder_norm: EncoderNorm = "group"
+    None: the preset's (tiny and small on, paper off), or a fine-tuning's pre-training's."""
+    encoder_norm: EncoderNorm | None = None
     """The spatial encoder's normalisation: "group", the paper's, per date crop; "batch",
     which keeps each date's absolute reflectance on small crops (``ml.models.ubarn_sse``).
-    A pre-trained encoder is fine-tuned with the setting it was pre-trained with."""
+    None: the preset's (tiny and small batch, paper group), or a fine-tuning's
+    pre-training's."""
 
 
 class SupervisedParams(BaseModel):
@@ -240,8 +241,8 @@ class CompareParams(SupervisedParams, CorpusParams, Source):
     seed: Seed = 0
     seeds: Seeds | None = None
     device: Device = "auto"
-    mask_clouds: bool = False
-    encoder_norm: EncoderNorm = "group"
+    mask_clouds: bool | None = None
+    encoder_norm: EncoderNorm | None = None
 
 
 class SelftestParams(BaseModel):
@@ -293,7 +294,16 @@ FORM_CHOICES: dict[str, dict[str, str]] = {
         "finetune": "pre-trained, fine-tuned",
     },
     "model": {size: size for size in get_args(ModelSize)},
-    "encoder_norm": {"group": "group (the paper's)", "batch": "batch"},
+    "mask_clouds": {
+        "": "the preset's (tiny, small: clear dates only; paper: every date)",
+        "true": "clear dates only",
+        "false": "every date, clouds included (the paper's)",
+    },
+    "encoder_norm": {
+        "": "the preset's (tiny, small: batch; paper: group)",
+        "batch": "batch",
+        "group": "group (the paper's)",
+    },
     "device": {device: device for device in get_args(Device)},
 }
 """Each menu of the launch form: value → what the menu says. The kinds are those the page

@@ -12,7 +12,7 @@ from backend.config import Settings
 from backend.errors import Invalid, NotFound, field_errors
 from backend.models import Job, JobEvent, JobState, Run, TrainingSet
 from backend.models.base import utcnow
-from backend.schemas.jobs import PARAMS, JobEventOut, JobOut, PretrainParams
+from backend.schemas.jobs import PARAMS, JobEventOut, JobOut
 from backend.services import queue
 from backend.services.map_products import scene_config
 from backend.services.queue import as_utc
@@ -26,6 +26,7 @@ from backend.services.training_sets import (
     get_labels,
     require_snapshot_file,
 )
+from ml.train.config import PRESETS
 
 SNAPSHOT_KEYS = ("dataset_id", "statuses", "include_unreviewed", CORPUS_FIELD, CORPUS_SETS)
 """Launch parameters that become training sets (``freeze_sources``), not job settings."""
@@ -65,22 +66,36 @@ def _check_references(session: Session, settings: Settings, params: dict[str, An
                 _check_pretraining(run, params)
 
 
+LEGACY_NETWORK = {"model": "tiny", "mask_clouds": False, "encoder_norm": "group"}
+"""What pre-trainings recorded before each setting existed were made with."""
+
+
+def _pretrained_with(run: Run, key: str) -> Any:
+    """The value of network setting ``key`` that pre-training ``run`` was made with: its
+    recorded one, the legacy one before the setting existed, the preset's when left unset."""
+    made = run.params.get(key, LEGACY_NETWORK[key])
+    if made is None:
+        return getattr(PRESETS[_pretrained_with(run, "model")], key)
+    return made
+
+
 def _check_pretraining(run: Run, params: dict[str, Any]) -> None:
     """422 for a run that is not a pre-training, or one whose network the job would not load.
 
-    ``params`` are validated, so they hold every setting; runs recorded before a setting
-    existed were made with its default.
+    ``params`` are validated, so they hold every setting; a network setting left unset
+    (None) is taken from the pre-training by the ml code.
     """
     if run.kind != "pretrain":
         raise Invalid(
             f"Run {run.id} is a {run.kind} run, not a pre-training.", field="pretrained_run_id"
         )
-    for key in ("model", "mask_clouds", "encoder_norm"):
-        made, asked = run.params.get(key, PretrainParams.model_fields[key].default), params[key]
-        if made != asked:
+    for key in LEGACY_NETWORK:
+        made, asked = _pretrained_with(run, key), params[key]
+        if asked is not None and made != asked:
             raise Invalid(
                 f"Run {run.id} was pre-trained with {key} = {made!r}; fine-tune it with the "
-                f"same setting, not {asked!r}.",
+                f"same setting, not {asked!r}"
+                + ("." if key == "model" else ", or leave it to the pre-training's."),
                 field=key,
             )
 

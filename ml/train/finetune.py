@@ -123,6 +123,20 @@ class FinetuneTrainer(Trainer):
         }
 
 
+NETWORK_SETTINGS = ("mask_clouds", "encoder_norm")
+"""How a pre-trained encoder was built beyond its preset's sizes."""
+
+
+def _with_pretrained_network(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with its pre-training's network settings where it leaves them unset: a
+    pre-trained encoder is fine-tuned as it was built, whatever its preset's defaults are
+    now (pre-trainings made before the tiny preset's BatchNorm keep their GroupNorm)."""
+    if config.get("pretrained") is None or all(key in config for key in NETWORK_SETTINGS):
+        return config
+    made = UBarnConfig.from_dict(read_run(Path(config["pretrained"]), stage="pretrain")["network"])
+    return {**{key: getattr(made, key) for key in NETWORK_SETTINGS}, **config}
+
+
 def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torch.Tensor] | None]:
     """run.json and encoder weights of the pre-training run the config names, if any."""
     if cfg.pretrained is None:
@@ -160,7 +174,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     Returns:
         The results dict, or {"status": "cancelled", "stopped": True, ...} when cancelled.
     """
-    cfg = resolve_config(config, "finetune")
+    cfg = resolve_config(_with_pretrained_network(config), "finetune")
     pretrained, encoder_weights = _pretrained(cfg)
     training_set = load_training_set(snapshot, ("train", "val", "test"))
     nomenclature = training_set.nomenclature

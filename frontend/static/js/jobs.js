@@ -26,6 +26,7 @@ function params() {
     if (el.type === "checkbox") out[el.name] = el.checked;
     else if (el.type === "select-multiple") out[el.name] = Array.from(el.selectedOptions, (o) => Number(o.value));
     else if (el.value === "") continue;
+    else if (el.value === "true" || el.value === "false") out[el.name] = el.value === "true";
     else if (IDS.includes(el.name)) out[el.name] = Number(el.value);
     else if (NUMBERS.includes(el.name)) out[el.name] = Number(el.value);
     else out[el.name] = el.value;

@@ -53,12 +53,10 @@ def test_the_api_defaults_to_the_training_configs_recipe() -> None:
     documents as the default (class-centred crops, no loss weights, logit adjustment); the
     form starts from the API's defaults (next test)."""
     params = FinetuneParams(dataset_id=1)
-    keys = (
-        "class_balance", "crop_balance", "ema_decay", "logit_adjustment", "mask_clouds",
-        "encoder_norm",
-    )  # fmt: skip
-    for key in keys:
+    for key in ("class_balance", "crop_balance", "ema_decay", "logit_adjustment"):
         assert getattr(params, key) == getattr(TrainConfig, key), key
+    # the network's settings are left unset, to the model's preset (or to the pre-training)
+    assert params.mask_clouds is None and params.encoder_norm is None
 
 
 class _LaunchFormValues(HTMLParser):
@@ -104,12 +102,15 @@ def test_the_launch_form_starts_from_the_apis_defaults(reviewer: TestClient) -> 
     filled = {
         "epochs", "pretrain_epochs", "lr", "head_warmup_epochs", "class_balance",
         "crop_balance", "ema_decay", "logit_adjustment", "label_fraction", "seed",
-        "include_unreviewed", "model", "device", "mask_clouds", "encoder_norm",
+        "include_unreviewed", "model", "device",
     }  # fmt: skip
     assert filled <= shown.keys() & defaults.keys()
     for name in filled:
         assert type(defaults[name])(shown[name]) == defaults[name], name
     assert shown["seeds"] == str(defaults["seed"])
+    # left to the preset: an empty choice, which the form does not send (the API's None)
+    assert shown["mask_clouds"] == shown["encoder_norm"] == ""
+    assert {"mask_clouds", "encoder_norm"}.isdisjoint(defaults)
 
 
 def test_the_form_defaults_are_read_once_and_read_only() -> None:
@@ -126,10 +127,11 @@ def test_the_launch_forms_menus_offer_what_the_api_accepts(reviewer: TestClient)
     assert get_args(Regime) == REGIMES
     assert set(get_args(ModelSize)) == PRESETS.keys()
     assert set(offered["kind"]) == PARAMS.keys() - {"selftest"}
-    menus = (("regime", Regime), ("model", ModelSize), ("device", Device),
-             ("encoder_norm", EncoderNorm))  # fmt: skip
-    for name, accepted in menus:
+    for name, accepted in (("regime", Regime), ("model", ModelSize), ("device", Device)):
         assert offered[name] == list(get_args(accepted)), name
+    # the preset's ("", not sent), then each value the API accepts
+    assert offered["encoder_norm"] == ["", *sorted(get_args(EncoderNorm))]
+    assert offered["mask_clouds"] == ["", "true", "false"]
     assert {name: list(menu) for name, menu in FORM_CHOICES.items()} == {
         name: offered[name] for name in FORM_CHOICES
     }
@@ -250,10 +252,17 @@ def _pretraining(params: dict[str, Any]) -> int:
     ("made", "asked", "field"),
     [
         ({"model": "tiny"}, {"mask_clouds": True}, "mask_clouds"),  # made before the setting
-        ({"model": "tiny", "mask_clouds": True}, {}, "mask_clouds"),
+        ({"model": "tiny", "mask_clouds": True}, {"mask_clouds": False}, "mask_clouds"),
         ({"model": "paper", "mask_clouds": False}, {"model": "tiny"}, "model"),
         ({"model": "tiny"}, {"encoder_norm": "batch"}, "encoder_norm"),  # made before it
-        ({"model": "tiny", "encoder_norm": "batch"}, {}, "encoder_norm"),
+        ({"model": "tiny", "encoder_norm": "batch"}, {"encoder_norm": "group"}, "encoder_norm"),
+        # left to the preset: the tiny preset's BatchNorm; the paper preset's GroupNorm
+        ({"model": "tiny", "encoder_norm": None}, {"encoder_norm": "group"}, "encoder_norm"),
+        (
+            {"model": "paper", "encoder_norm": None},
+            {"model": "paper", "encoder_norm": "batch"},
+            "encoder_norm",
+        ),
     ],
 )
 def test_a_pretraining_is_fine_tuned_with_the_network_it_was_made_with(
@@ -273,8 +282,12 @@ def test_a_pretraining_is_fine_tuned_with_the_network_it_was_made_with(
     same = params | made
     accepted = reviewer.post("/api/v1/jobs", json={"kind": "finetune", "params": same})
     assert accepted.status_code == 201, accepted.text
-    assert accepted.json()["params"]["mask_clouds"] == made.get("mask_clouds", False)
-    assert accepted.json()["params"]["encoder_norm"] == made.get("encoder_norm", "group")
+    for key in ("mask_clouds", "encoder_norm"):
+        assert accepted.json()["params"][key] == made.get(key), key
+    # left unset, the network's settings are the pre-training's: nothing to refuse
+    unset = params | {"model": made["model"]}
+    unset_accepted = reviewer.post("/api/v1/jobs", json={"kind": "finetune", "params": unset})
+    assert unset_accepted.status_code == 201, unset_accepted.text
 
 
 def _reject(patches: list[Patch]) -> None:
