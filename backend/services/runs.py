@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from backend.models import Run, TrainingSet
 from backend.services.queue import as_utc
 from backend.services.training_sets import CORPUS_SETS
 from ml.metrics import OVERALL_KEYS, compare_reports, mcnemar
+from ml.models.ubarn import UBarnConfig
+from ml.train.artifacts import RUN_FILE
 
 PREDICTIONS = "predictions.npz"
 
@@ -38,6 +41,22 @@ def artefact_path(settings: Settings, run: Run, name: str) -> Path:
     if name not in artefacts(settings, run):
         raise NotFound(f"Run {run.id} has no plot named {name!r}.")
     return settings.path(run.out_dir) / name
+
+
+def network(settings: Settings, run: Run) -> dict[str, Any] | None:
+    """The U-BARN network as the run built it, from its run.json: its parameters may leave
+    the settings to the model's preset or to the pre-training (a comparison's runs share
+    one job's). None for a forest, or a run whose folder is gone."""
+    path = settings.path(run.out_dir) / RUN_FILE
+    built = json.loads(path.read_text()) if path.is_file() else {}
+    if built.get("kind") != "ubarn":
+        return None
+    made = UBarnConfig.from_dict(built["network"])  # older runs: the settings' defaults then
+    return {
+        "model": built["config"]["model"],
+        "encoder_norm": made.encoder_norm,
+        "mask_clouds": made.mask_clouds,
+    }
 
 
 def run_summary(run: Run) -> dict[str, Any]:
@@ -83,6 +102,7 @@ def run_detail(*, session: Session, settings: Settings, run: Run) -> dict[str, A
             f"/api/v1/runs/{run.id}/artefacts/{name}" for name in artefacts(settings, run)
         ],
         "has_predictions": (settings.path(run.out_dir) / PREDICTIONS).is_file(),
+        "network": network(settings, run),
     }
 
 

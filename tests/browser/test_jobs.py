@@ -108,6 +108,8 @@ def test_train_from_the_form_then_compare_with_rf(
     page.wait_for_url("**/runs/*")
     ubarn_run = page.url.rsplit("/", 1)[1]
     assert page.locator("#run-metrics [data-metric=oa]").inner_text() != "–"
+    # the network as built, from the form's choices above
+    assert "GroupNorm (the paper's) · every date" in page.locator("#network").inner_text()
     assert page.locator("#confusion").is_visible()
     assert page.locator("#logit-adjustment").inner_text().startswith("τ = ")  # on by default
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +13,7 @@ from backend import db
 from backend.config import get_settings
 from backend.models import Run
 from ml.metrics import evaluation_report, mcnemar
+from ml.models.ubarn import MODEL_SIZES
 from ml.plots import plot_f1_bars
 from tests.conftest import login
 
@@ -59,6 +63,29 @@ def test_run_detail_and_plots(runs) -> None:  # noqa: ANN001
         assert client.get(f"/api/v1/runs/{a}/artefacts/{name}").status_code == 404
     assert client.get("/api/v1/runs/999").status_code == 404
     assert [r["id"] for r in client.get("/api/v1/runs").json()] == [runs[2], a]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "shown"),
+    [
+        ({"encoder_norm": "batch", "mask_clouds": True}, "BatchNorm · clear dates only"),
+        ({}, "GroupNorm (the paper's) · every date"),  # made before the two settings existed
+    ],
+)
+def test_a_ubarn_run_says_which_network_it_built(runs, recorded: dict, shown: str) -> None:  # noqa: ANN001
+    """Its parameters may leave the network to the preset; its run.json says what it was."""
+    client, rf, ubarn, _ = runs
+    network = MODEL_SIZES["tiny"].to_dict()
+    for key in ("encoder_norm", "mask_clouds"):
+        del network[key]
+    run_file = get_settings().path("runs/ubarn/run.json")
+    built = {"kind": "ubarn", "stage": "finetune", "config": {"model": "tiny"}}
+    run_file.write_text(json.dumps(built | {"network": network | recorded}))
+    detail = client.get(f"/api/v1/runs/{ubarn}").json()
+    assert detail["network"]["model"] == "tiny"
+    assert f"U-BARN tiny · {shown}" in html.unescape(client.get(f"/runs/{ubarn}").text)
+    assert client.get(f"/api/v1/runs/{rf}").json()["network"] is None
+    assert 'id="network"' not in client.get(f"/runs/{rf}").text
 
 
 def test_compare_gives_deltas_and_mcnemar(runs) -> None:  # noqa: ANN001
