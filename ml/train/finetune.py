@@ -16,6 +16,7 @@ one, by a strength chosen on validation (``logit_adjustment``,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,34 +128,33 @@ NETWORK_SETTINGS = ("mask_clouds", "encoder_norm")
 """How a pre-trained encoder was built beyond its preset's sizes."""
 
 
-def _with_pretrained_network(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with its pre-training's network settings where it leaves them unset: a
-    pre-trained encoder is fine-tuned as it was built, whatever its preset's defaults are
-    now (pre-trainings made before the tiny preset's BatchNorm keep their GroupNorm)."""
-    if config.get("pretrained") is None or all(key in config for key in NETWORK_SETTINGS):
-        return config
-    made = UBarnConfig.from_dict(read_run(Path(config["pretrained"]), stage="pretrain")["network"])
-    return {**{key: getattr(made, key) for key in NETWORK_SETTINGS}, **config}
+def _pretrained(
+    cfg: TrainConfig, asked: dict[str, Any]
+) -> tuple[TrainConfig, dict[str, Any] | None, dict[str, torch.Tensor] | None]:
+    """The validated config, run.json and encoder weights of the pre-training it names.
 
-
-def _pretrained(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, torch.Tensor] | None]:
-    """run.json and encoder weights of the pre-training run the config names, if any."""
+    A pre-trained encoder is fine-tuned as it was built: the network settings ``asked``
+    (the caller's config) leaves unset are the pre-training's, whatever its preset's
+    defaults are now (pre-trainings made before the tiny preset's BatchNorm keep their
+    GroupNorm); those it sets must match.
+    """
     if cfg.pretrained is None:
-        return None, None
+        return cfg, None, None
     run = read_run(Path(cfg.pretrained), stage="pretrain")
     network = UBarnConfig.from_dict(run["network"])
+    cfg = replace(cfg, **{k: getattr(network, k) for k in NETWORK_SETTINGS if k not in asked})
     if network != cfg.network:
-        asked = cfg.network.to_dict()
+        wanted = cfg.network.to_dict()
         differ = [
-            f"{name} {value!r} (the config's: {asked[name]!r})"
+            f"{name} {value!r} (the config's: {wanted[name]!r})"
             for name, value in network.to_dict().items()
-            if value != asked[name]
+            if value != wanted[name]
         ]
         raise ValueError(
             f"the pretrained run is a {run['config']['model']!r} model with "
             f"{', '.join(differ)}; the config asks for {cfg.model!r}"
         )
-    return run, load_encoder_weights(Path(cfg.pretrained))
+    return cfg, run, load_encoder_weights(Path(cfg.pretrained))
 
 
 def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +174,7 @@ def run(ctx: JobContext, *, snapshot: Path, config: dict[str, Any]) -> dict[str,
     Returns:
         The results dict, or {"status": "cancelled", "stopped": True, ...} when cancelled.
     """
-    cfg = resolve_config(_with_pretrained_network(config), "finetune")
-    pretrained, encoder_weights = _pretrained(cfg)
+    cfg, pretrained, encoder_weights = _pretrained(resolve_config(config, "finetune"), config)
     training_set = load_training_set(snapshot, ("train", "val", "test"))
     nomenclature = training_set.nomenclature
     classes = ClassMapping.from_nomenclature(nomenclature)

@@ -96,6 +96,17 @@ def test_bad_input_writes_nothing(stage, snapshot: Path, make_context, tmp_path:
     assert not any(ctx.checkpoint_dir.iterdir()) and not any(ctx.out_dir.iterdir())
 
 
+def test_a_bad_config_naming_a_pretraining_is_refused_for_its_settings_first(
+    snapshot: Path, make_context, tmp_path: Path
+) -> None:
+    """The config is checked before the pre-training it names is read."""
+    ctx = make_context("ft")
+    config = {"regime": "scratch", "pretrained": str(tmp_path / "nowhere")}
+    with pytest.raises(ValueError, match="drop 'pretrained'"):
+        finetune.run(ctx, snapshot=snapshot, config=config)
+    assert not any(ctx.out_dir.iterdir())
+
+
 def test_finetuning_refuses_a_run_that_is_not_a_pretraining(
     snapshot: Path, make_context, tmp_path: Path
 ) -> None:
