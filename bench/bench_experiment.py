@@ -451,7 +451,7 @@ def _score_lines(bench: Bench, score: str) -> list[str]:
     return lines
 
 
-def _points(spread: dict[str, Any]) -> str:
+def points_text(spread: dict[str, Any]) -> str:
     """An ``ml.experiment`` spread in points: "mean ± sd" (the value alone for one seed)."""
     if spread["n"] == 1:
         return f"{100 * spread['mean']:.1f}"
@@ -478,10 +478,10 @@ def _seed_summary(bench: Bench, score: str) -> list[str]:
             for row in bench.rows if row["fraction"] == fraction and score in row["scores"]
         ]  # fmt: skip
         summary = {entry["stage"]: entry for entry in seed_summary(table)}
-        cells = [_points(summary[stage]["mean_f1"]) for stage in stages.values()]
+        cells = [points_text(summary[stage]["mean_f1"]) for stage in stages.values()]
         for stage, baseline in differences.values():
             paired = summary[stage]["mean_f1_minus"][baseline]
-            cells.append(f"{_points(paired)} ({paired['wins']}/{paired['n']} > 0)")
+            cells.append(f"{points_text(paired)} ({paired['wins']}/{paired['n']} > 0)")
         lines.append(f"| {fraction:.0%} | " + " | ".join(cells) + " |")
     return lines
 

@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_experiment import _points
+from bench_experiment import points_text
 
-from ml.experiment import RF_TITLE, SCRATCH_TITLE, seed_summary, spread
+from ml.experiment import FINETUNE_TITLE, RF_TITLE, SCRATCH_TITLE, seed_summary, spread
 
-STAGES = {"rf": RF_TITLE, "scratch": SCRATCH_TITLE, "frozen": "frozen", "finetune": "finetune"}
-"""Run name prefixes (``rf``, ``ubarn-<regime>``) to the stage titles of ``seed_summary``."""
+STAGES = {
+    "rf": RF_TITLE,
+    "scratch": SCRATCH_TITLE,
+    "frozen": "U-BARN pre-trained, frozen",
+    "finetune": FINETUNE_TITLE,
+}
+"""Run name prefixes (``rf``, ``ubarn-<regime>``) to the stage titles of ``seed_summary``,
+those of a comparison job (which has no frozen stage)."""
 RUN_NAME = re.compile(r"^(?:rf|ubarn-(scratch|frozen|finetune))-(\d+)(?:-s\d+)?$")
 SCORED_IN = {"true": "reference", "stored": "runs"}
 
@@ -94,7 +100,7 @@ def seed_lines(runs: list[dict[str, Any]], fraction: float) -> list[str]:
     lines.append("\nOver the seeds (mean ± sd; seeds above zero / seeds):\n")
     for stage in stages:
         entry = summary[stage]
-        line = f"- {stage}: mF1 {_points(entry['mean_f1'])}"
+        line = f"- {stage}: mF1 {points_text(entry['mean_f1'])}"
         for baseline, paired in entry["mean_f1_minus"].items():
             mean, sd = 100 * paired["mean"], 100 * paired["sd"]
             line += f"; − {baseline} {mean:+.1f} ± {sd:.1f} ({paired['wins']}/{paired['n']})"
@@ -116,7 +122,7 @@ def class_lines(runs: list[dict[str, Any]]) -> list[str]:
     title = f"\nF1 per class over the seeds (mean ± sd, points), by |{last} − RF|:\n"
     lines = _table_head(title, "class", stages)
     for name in order:
-        cells = [_points(spread(f1[name][s])) if f1[name][s] else "—" for s in stages]
+        cells = [points_text(spread(f1[name][s])) if f1[name][s] else "—" for s in stages]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 

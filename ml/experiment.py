@@ -43,6 +43,7 @@ PRETRAIN_KEYS = ("corpus",)
 """The pre-training's only: snapshot files of other datasets whose images it also learns
 from (``ml.data.snapshot.with_corpus``)."""
 RF_TITLE, SCRATCH_TITLE = "Random Forest (OSO)", "U-BARN from scratch"
+FINETUNE_TITLE = "U-BARN pre-trained + fine-tuned"
 
 
 @dataclass
@@ -127,8 +128,7 @@ def _stages() -> list[Stage]:
         Stage("rf", "train_rf", RF_TITLE, 0.1, rf.train_run, _rf_config),
         Stage("scratch", "finetune", SCRATCH_TITLE, 0.3, finetune.run, _scratch_config),
         Stage("pretrain", "pretrain", "U-BARN pre-training", 0.3, pretrain.run, _pretrain_config),
-        Stage("finetune", "finetune", "U-BARN pre-trained + fine-tuned", 0.3, finetune.run,
-              _finetune_config),
+        Stage("finetune", "finetune", FINETUNE_TITLE, 0.3, finetune.run, _finetune_config),
     ]  # fmt: skip
 
 

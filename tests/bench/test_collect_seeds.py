@@ -50,10 +50,13 @@ def test_differences_are_paired_within_each_seed(folders: list[Path], capsys) ->
     sys.argv = ["collect_seeds.py", *map(str, folders)]
     collect_seeds.main()
     out = capsys.readouterr().out
+    head = "| seed | Random Forest (OSO) | U-BARN from scratch | U-BARN pre-trained + fine-tuned |"
+    assert head in out  # the comparison job's titles
     assert "| 3 | 70.0 (90.0) | 75.0 (90.0) | 78.0 (90.0) |" in out
     assert "| 4 | 80.0 (90.0) | 79.0 (90.0) | 81.0 (90.0) |" in out
     # fine-tuned − RF: +8 and +1 → 4.5 ± 4.9; − scratch: +3 and +2 → 2.5 ± 0.7
-    assert "- finetune: mF1 79.5 ± 2.1; − rf +4.5 ± 4.9 (2/2); − scratch +2.5 ± 0.7 (2/2)" in out
+    finetuned = "- U-BARN pre-trained + fine-tuned: mF1 79.5 ± 2.1; − rf +4.5 ± 4.9 (2/2)"
+    assert finetuned + "; − scratch +2.5 ± 0.7 (2/2)" in out
     assert "- U-BARN from scratch: mF1 77.0 ± 2.8; − rf +2.0 ± 4.2 (1/2)\n" in out  # +5, −1
     assert "| Rice | 90.0 ± 0.0 | 70.0 ± 0.0 | 50.0 ± 0.0 |" in out
     assert "Roads" not in out  # no test pixels
