@@ -1,12 +1,16 @@
-"""U-BARN speed: inference pixels per second and training step time, tiny and paper configs.
+"""U-BARN speed: inference pixels per second and training step time of the trainer's presets.
 
-Random inputs of the shapes the configs train on (tiny: 32×32 crops, paper: 64×64 crops;
-T dates, batch 2 for training as in the paper). Inference is the segmentation model
+Each preset's network as it trains (``ml.train.config.PRESETS``: tiny and small with
+BatchNorm reading each pixel's clear dates, paper with GroupNorm reading every date), on
+random inputs of the shapes the presets are benchmarked on (tiny and small: 32×32 crops,
+paper: 64×64 crops; T dates, 20 % of each pixel's dates cloudy; batch 2 for training as in
+the paper). Inference is the segmentation model
 (encoder + attention pooling + classifier) in eval mode without gradients, one patch per
 call as in map production; a training step is forward + backward + Adam on the fine-tuning
 loss. CPU always; CUDA too when present (bf16 autocast, as the trainers use it).
 
     python bench/bench_ubarn_throughput.py [--dates 30] [--repeats 2] [--threads 1]
+        [--presets tiny small paper]
 
 One CPU thread by default: on a small machine shared with other work, two threads
 contend and run several times slower than one. The paper config on a CPU takes a few
@@ -18,15 +22,18 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from ml.models.ubarn import MODEL_SIZES
 from ml.models.ubarn_heads import SegmentationModel
+from ml.train.config import PRESETS
 
-CROPS = {"tiny": 32, "paper": 64}
+CROPS = {"tiny": 32, "small": 32, "paper": 64}
 N_CLASSES = 23
+CLOUDY_SHARE = 0.2
+DATES_READ = {True: "clear dates", False: "every date"}
 
 
 def _timed(fn: Callable[[], None], device: torch.device, repeats: int) -> float:
@@ -45,25 +52,27 @@ def _timed(fn: Callable[[], None], device: torch.device, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def bench(size: str, device: torch.device, dates: int, repeats: int) -> dict[str, float]:
-    """Inference pixels/s and seconds per training step for one config on one device."""
+def bench(size: str, device: torch.device, dates: int, repeats: int) -> dict[str, Any]:
+    """Inference pixels/s and seconds per training step for one preset on one device."""
     torch.manual_seed(0)
     side = CROPS[size]
-    model = SegmentationModel(MODEL_SIZES[size], N_CLASSES).to(device)
+    network = PRESETS[size].network
+    model = SegmentationModel(network, N_CLASSES).to(device)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     days = torch.linspace(0, 360, dates, device=device).repeat(2, 1)
     pad = torch.zeros(2, dates, dtype=torch.bool, device=device)
     x = torch.randn(2, dates, 10, side, side, device=device)
+    clear = torch.rand(2, dates, side, side, device=device) >= CLOUDY_SHARE
     labels = torch.randint(0, N_CLASSES, (2, side, side), device=device)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def infer() -> None:
         with torch.no_grad(), amp:
-            model.predict_logits(x[:1], days[:1], pad[:1])
+            model.predict_logits(x[:1], days[:1], pad[:1], clear[:1])
 
     def train_step() -> None:
         with amp:
-            loss = F.cross_entropy(model(x, days, pad).float(), labels)
+            loss = F.cross_entropy(model(x, days, pad, clear).float(), labels)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -78,33 +87,35 @@ def bench(size: str, device: torch.device, dates: int, repeats: int) -> dict[str
         "pixels_per_s": side * side / infer_s,
         "step_s": step_s,
         "side": side,
+        "network": f"{network.encoder_norm}, {DATES_READ[network.mask_clouds]}",
     }
 
 
 def main() -> None:
-    """Print one table row per (config, device)."""
+    """Print one table row per (preset, device)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dates", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--presets", nargs="+", choices=CROPS, default=list(CROPS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     header = (
-        f"{'config':<6} {'device':<6} {'encoder params':>14} {'input (T×H×W)':>14} "
+        f"{'preset':<6} {'network':<24} {'device':<6} {'encoder params':>14} {'input (T×H×W)':>14} "
         f"{'infer s/patch':>13} {'infer px/s':>11} {'train s/step (B=2)':>18}"
     )
     print(f"U-BARN throughput, T = {args.dates}, CPU threads = {args.threads}")
     print(header)
     print("-" * len(header))
     for device in devices:
-        for size in ("tiny", "paper"):
+        for size in args.presets:
             r = bench(size, device, args.dates, args.repeats)
             shape = f"{args.dates}×{r['side']}×{r['side']}"
             print(
-                f"{size:<6} {device.type:<6} {r['params']:>14,} {shape:>14} "
+                f"{size:<6} {r['network']:<24} {device.type:<6} {r['params']:>14,} {shape:>14} "
                 f"{r['infer_s']:>13.3f} {r['pixels_per_s']:>11,.0f} {r['step_s']:>18.3f}"
             )
 
