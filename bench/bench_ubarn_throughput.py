@@ -1,16 +1,17 @@
 """U-BARN speed: inference pixels per second and training step time of the trainer's presets.
 
 Each preset's network as it trains (``ml.train.config.PRESETS``: tiny and small with
-BatchNorm reading each pixel's clear dates, paper with GroupNorm reading every date), on
-random inputs of the shapes the presets are benchmarked on (tiny and small: 32×32 crops,
-paper: 64×64 crops; T dates, 20 % of each pixel's dates cloudy; batch 2 for training as in
-the paper). Inference is the segmentation model
-(encoder + attention pooling + classifier) in eval mode without gradients, one patch per
-call as in map production; a training step is forward + backward + Adam on the fine-tuning
-loss. CPU always; CUDA too when present (bf16 autocast, as the trainers use it).
+BatchNorm reading each pixel's clear dates, paper with GroupNorm reading every date;
+``--encoder-norm`` and ``--mask-clouds/--every-date`` override them), on random inputs of
+the shapes the presets are benchmarked on (tiny and small: 32×32 crops, paper: 64×64
+crops; T dates, 20 % of each pixel's dates cloudy; batch 2 for training as in the paper).
+Inference is the segmentation model (encoder + attention pooling + classifier) in eval
+mode without gradients, one patch per call as in map production; a training step is
+forward + backward + Adam on the fine-tuning loss. CPU always; CUDA too when present (bf16
+autocast, as the trainers use it).
 
     python bench/bench_ubarn_throughput.py [--dates 30] [--repeats 2] [--threads 1]
-        [--presets tiny small paper]
+        [--presets tiny small paper] [--encoder-norm group] [--every-date]
 
 One CPU thread by default: on a small machine shared with other work, two threads
 contend and run several times slower than one. The paper config on a CPU takes a few
@@ -22,12 +23,14 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from ml.models.ubarn_heads import SegmentationModel
+from ml.models.ubarn_sse import ENCODER_NORMS
 from ml.train.config import PRESETS
 
 CROPS = {"tiny": 32, "small": 32, "paper": 64}
@@ -52,11 +55,14 @@ def _timed(fn: Callable[[], None], device: torch.device, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def bench(size: str, device: torch.device, dates: int, repeats: int) -> dict[str, Any]:
-    """Inference pixels/s and seconds per training step for one preset on one device."""
+def bench(
+    size: str, device: torch.device, dates: int, repeats: int, **settings: Any
+) -> dict[str, Any]:
+    """Inference pixels/s and seconds per training step for one preset on one device;
+    ``settings`` (``mask_clouds``, ``encoder_norm``) replace the preset's."""
     torch.manual_seed(0)
     side = CROPS[size]
-    network = PRESETS[size].network
+    network = replace(PRESETS[size], **settings).network
     model = SegmentationModel(network, N_CLASSES).to(device)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     days = torch.linspace(0, 360, dates, device=device).repeat(2, 1)
@@ -98,7 +104,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--presets", nargs="+", choices=CROPS, default=list(CROPS))
+    parser.add_argument("--encoder-norm", choices=ENCODER_NORMS, help="default: the preset's")
+    dates_read = parser.add_mutually_exclusive_group()  # neither: the preset's
+    dates_read.add_argument("--mask-clouds", action="store_true", default=None)
+    dates_read.add_argument("--every-date", dest="mask_clouds", action="store_false")
     args = parser.parse_args()
+    settings = {
+        key: getattr(args, key)
+        for key in ("mask_clouds", "encoder_norm")
+        if getattr(args, key) is not None
+    }
     torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():
@@ -112,7 +127,7 @@ def main() -> None:
     print("-" * len(header))
     for device in devices:
         for size in args.presets:
-            r = bench(size, device, args.dates, args.repeats)
+            r = bench(size, device, args.dates, args.repeats, **settings)
             shape = f"{args.dates}×{r['side']}×{r['side']}"
             print(
                 f"{size:<6} {r['network']:<24} {device.type:<6} {r['params']:>14,} {shape:>14} "
