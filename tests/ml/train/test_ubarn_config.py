@@ -96,23 +96,21 @@ def test_bad_input_writes_nothing(stage, snapshot: Path, make_context, tmp_path:
     assert not any(ctx.checkpoint_dir.iterdir()) and not any(ctx.out_dir.iterdir())
 
 
-def test_a_bad_config_naming_a_pretraining_is_refused_for_its_settings_first(
-    snapshot: Path, make_context, tmp_path: Path
-) -> None:
-    """The config is checked before the pre-training it names is read."""
-    ctx = make_context("ft")
-    config = {"regime": "scratch", "pretrained": str(tmp_path / "nowhere")}
-    with pytest.raises(ValueError, match="drop 'pretrained'"):
-        finetune.run(ctx, snapshot=snapshot, config=config)
-    assert not any(ctx.out_dir.iterdir())
-
-
-def test_finetuning_refuses_a_run_that_is_not_a_pretraining(
-    snapshot: Path, make_context, tmp_path: Path
+@pytest.mark.parametrize(
+    ("regime", "error", "message"),
+    [
+        # the config is checked before the pre-training it names is read
+        ("scratch", ValueError, "drop 'pretrained'"),
+        ("finetune", FileNotFoundError, "not a finished run"),
+    ],
+    ids=["a bad config is refused for its settings first", "not a pre-training"],
+)
+def test_finetuning_naming_a_folder_that_is_not_a_pretraining_is_refused(
+    regime: str, error: type[Exception], message: str, snapshot: Path, make_context, tmp_path: Path
 ) -> None:
     ctx = make_context("ft")
-    config = {"regime": "finetune", "pretrained": str(tmp_path / "nowhere")}
-    with pytest.raises(FileNotFoundError, match="not a finished run"):
+    config = {"regime": regime, "pretrained": str(tmp_path / "nowhere")}
+    with pytest.raises(error, match=message):
         finetune.run(ctx, snapshot=snapshot, config=config)
     assert not any(ctx.out_dir.iterdir())
 
