@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from backend.services.queue import as_utc
 from backend.services.training_sets import CORPUS_SETS
 from ml.metrics import OVERALL_KEYS, compare_reports, mcnemar
 from ml.models.ubarn import UBarnConfig
-from ml.train.artifacts import RUN_FILE
+from ml.train.artifacts import read_run
 
 PREDICTIONS = "predictions.npz"
 
@@ -47,9 +46,9 @@ def network(settings: Settings, run: Run) -> dict[str, Any] | None:
     """The U-BARN network as the run built it, from its run.json: its parameters may leave
     the settings to the model's preset or to the pre-training (a comparison's runs share
     one job's). None for a forest, or a run whose folder is gone."""
-    path = settings.path(run.out_dir) / RUN_FILE
-    built = json.loads(path.read_text()) if path.is_file() else {}
-    if built.get("kind") != "ubarn":
+    try:
+        built = read_run(settings.path(run.out_dir))
+    except (FileNotFoundError, ValueError):
         return None
     made = UBarnConfig.from_dict(built["network"])  # older runs: the settings' defaults then
     return {
