@@ -121,6 +121,23 @@ def test_results_and_comparison_pages(runs) -> None:  # noqa: ANN001
     assert "ubarn" in listing and 'action="/runs/compare"' in listing
 
 
+@pytest.mark.parametrize(
+    ("trained_on", "count", "listed"),
+    [
+        (["p0003", "p0007", "p0012"], "3 patches", "p0003, p0007, p0012"),  # forest, fine-tuning
+        (1320, "1320 patches", None),  # a pre-training counts its corpus's images too
+    ],
+)
+def test_run_page_counts_its_training_images(runs, trained_on, count, listed) -> None:  # noqa: ANN001
+    """A run that lists its training patches shows how many, the list folded away."""
+    client, _a, _b, (y_true, _poor, good) = runs
+    run = _make_run("listed", y_true, good, train_patches=trained_on)
+    cell = client.get(f"/runs/{run}").text.split('id="train-patches">')[1].split("</td>")[0]
+    assert cell.startswith(count)
+    assert ("<details>" in cell) == (listed is not None) and "[" not in cell
+    assert listed is None or listed in cell
+
+
 def test_comparison_page_bounds_a_p_value_that_underflows(runs) -> None:  # noqa: ANN001
     client, a, b, _ = runs
     y_true = np.ones(5000, dtype=np.int64)
