@@ -84,6 +84,8 @@ def test_a_ubarn_run_says_which_network_it_built(runs, recorded: dict, shown: st
     detail = client.get(f"/api/v1/runs/{ubarn}").json()
     assert detail["network"]["model"] == "tiny"
     assert f"U-BARN tiny · {shown}" in html.unescape(client.get(f"/runs/{ubarn}").text)
+    assert client.get(f"/api/v1/runs/{rf}").json()["network"] is None  # no run.json
+    get_settings().path("runs/rf/run.json").write_text(json.dumps({"kind": "rf"}))  # a forest's
     assert client.get(f"/api/v1/runs/{rf}").json()["network"] is None
     assert 'id="network"' not in client.get(f"/runs/{rf}").text
 
