@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from ml.models.ubarn_heads import SegmentationModel
 from ml.models.ubarn_sse import ENCODER_NORMS
 from ml.train.config import PRESETS
+from ml.train.finetune import NETWORK_SETTINGS
 
 CROPS = {"tiny": 32, "small": 32, "paper": 64}
 N_CLASSES = 23
@@ -110,9 +111,7 @@ def main() -> None:
     dates_read.add_argument("--every-date", dest="mask_clouds", action="store_false")
     args = parser.parse_args()
     settings = {
-        key: getattr(args, key)
-        for key in ("mask_clouds", "encoder_norm")
-        if getattr(args, key) is not None
+        key: getattr(args, key) for key in NETWORK_SETTINGS if getattr(args, key) is not None
     }
     torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")]
