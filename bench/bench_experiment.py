@@ -222,6 +222,7 @@ class Bench:
             # always set: the flags keep the paper's network by default, the presets do not
             "mask_clouds": a.mask_clouds,
             "encoder_norm": a.encoder_norm,
+            "pixel_skip": a.pixel_skip,
         }
         return config
 
@@ -565,6 +566,11 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         help="normalisation of U-BARN's spatial encoder: group (the paper's, per date crop; the"
         " default here) or batch (keeps each date's absolute reflectance on small crops; the"
         " app's tiny and small presets)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pixel-skip", action="store_true",
+        help="add each pixel's own projected bands to U-BARN's spatial encoder output (default:"
+        " the paper's network, without)",
     )  # fmt: skip
     parser.add_argument(
         "--head-lr", type=float, default=None,

@@ -60,6 +60,10 @@ class UBarnConfig:
     encoder_norm: str = "group"
     """The SSE encoder's normalisation: "group" (the paper's, per date image) or "batch"
     (keeps each date's absolute reflectance on small crops; ``ubarn_sse``)."""
+    pixel_skip: bool = False
+    """Add a 1×1 projection of each pixel's own bands to the SSE output (not in the paper):
+    the U-Net mixes every feature with its neighbours', cloudy ones included, while the few
+    days that tell look-alike crops apart are read from the pixel's own series."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -129,6 +133,7 @@ class UBarnEncoder(nn.Module):
             config.d_model,
             config.encoder_norm,
         )
+        self.pixel = nn.Conv2d(config.in_channels, config.d_model, 1) if config.pixel_skip else None
         layer = nn.TransformerEncoderLayer(
             d_model=config.d_model,
             nhead=config.n_heads,
@@ -169,12 +174,15 @@ class UBarnEncoder(nn.Module):
         """SSE on the non-padded dates only: (B, T, C, H, W) → (B, T, D, H, W), zeros at padding.
 
         Skipping padded dates keeps them out of the decoder's BatchNorm statistics and
-        saves their compute.
+        saves their compute. With ``pixel_skip`` each pixel's own projected bands are added.
         """
         self.check_input(x, pad)
         b, t, _, h, w = x.shape
         valid = ~pad
-        features = self.sse(x[valid])
+        images = x[valid]
+        features = self.sse(images)
+        if self.pixel is not None:
+            features = features + self.pixel(images)
         out = features.new_zeros(b, t, self.config.d_model, h, w)
         out[valid] = features
         return out

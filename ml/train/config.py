@@ -101,6 +101,11 @@ class TrainConfig:
     "batch", BatchNorm, which keeps the date's absolute reflectance on crops no larger than
     a field. The tiny and small presets use "batch" (``PRESETS``); FR and FT runs that
     leave it unset take their pre-training's."""
+    pixel_skip: bool = False
+    """Add each pixel's own bands, projected, to the spatial encoder's output
+    (``UBarnConfig.pixel_skip``), so that the temporal transformer reads the pixel's series
+    unmixed with its neighbours'. False: the paper's network. FR and FT runs that leave it
+    unset take their pre-training's."""
     ema_decay: float = 0.0
     """Validate, keep and predict with an exponential moving average of the weights, updated
     after every step with this decay (0.99: about the last 100 steps), rather than the
@@ -121,9 +126,12 @@ class TrainConfig:
     @property
     def network(self) -> UBarnConfig:
         """The network of this run: its model preset's sizes, masking clouds or not, with
-        its encoder normalisation."""
+        its encoder normalisation and pixel skip."""
         return replace(
-            MODEL_SIZES[self.model], mask_clouds=self.mask_clouds, encoder_norm=self.encoder_norm
+            MODEL_SIZES[self.model],
+            mask_clouds=self.mask_clouds,
+            encoder_norm=self.encoder_norm,
+            pixel_skip=self.pixel_skip,
         )
 
     @property

@@ -124,7 +124,7 @@ class FinetuneTrainer(Trainer):
         }
 
 
-NETWORK_SETTINGS = ("mask_clouds", "encoder_norm")
+NETWORK_SETTINGS = ("mask_clouds", "encoder_norm", "pixel_skip")
 """How a pre-trained encoder was built beyond its preset's sizes."""
 
 

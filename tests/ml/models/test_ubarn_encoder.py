@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -44,6 +46,27 @@ def test_a_series_made_only_of_padding_is_refused() -> None:
     pad[1] = True
     with pytest.raises(ValueError, match="at least one date"):
         encoder(x, days, pad)
+
+
+def test_the_pixel_skip_adds_each_pixels_own_projected_bands() -> None:
+    """What the skip adds to a pixel's embedding is the 1×1 projection of that pixel's bands
+    on that date, none of its neighbours'; padded dates stay zero; and the rest of the
+    network keeps its weights' names, so runs made without the skip load as before."""
+    torch.manual_seed(0)
+    skipping = UBarnEncoder(replace(TINY, pixel_skip=True)).eval()
+    plain = UBarnEncoder(TINY).eval()
+    plain.load_state_dict(
+        {k: v for k, v in skipping.state_dict().items() if not k.startswith("pixel.")}
+    )
+    x, _, pad = _inputs(2, 4)
+    pad[1, 3] = True
+    added = skipping.embed(x, pad) - plain.embed(x, pad)
+
+    weight, bias = skipping.pixel.weight[:, :, 0, 0], skipping.pixel.bias
+    expected = torch.einsum("dc,btchw->btdhw", weight, x) + bias[:, None, None]
+    valid = ~pad
+    assert torch.allclose(added[valid], expected[valid], atol=1e-5)
+    assert not added[pad].any()
 
 
 @pytest.mark.parametrize("mode", ["eval", "train"])

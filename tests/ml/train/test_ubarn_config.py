@@ -14,6 +14,7 @@ from ml.data.snapshot import TrainingSet
 from ml.train import finetune, pretrain
 from ml.train.config import PRESETS, resolve_config
 from ml.train.data import make_datasets
+from ml.train.finetune import NETWORK_SETTINGS
 
 
 def test_presets_follow_the_paper_and_the_cpu_budget() -> None:
@@ -132,6 +133,7 @@ def test_finetuning_refuses_a_pretraining_of_another_size(
             {"encoder_norm": "group"},
             "'tiny' model with encoder_norm 'batch' \\(the config's: 'group'\\)",
         ),
+        ({"pixel_skip": True}, "'tiny' model with pixel_skip False \\(the config's: True\\)"),
     ],
 )
 def test_finetuning_refuses_a_pretraining_of_another_network(
@@ -154,7 +156,7 @@ def test_a_finetuning_that_leaves_the_network_unset_takes_its_pretrainings(
                  "encoder_norm": "group", "mask_clouds": False})  # fmt: skip
     run_file = made.out_dir / "run.json"
     legacy = json.loads(run_file.read_text())
-    for key in ("encoder_norm", "mask_clouds"):
+    for key in NETWORK_SETTINGS:
         del legacy["network"][key], legacy["config"][key]
     run_file.write_text(json.dumps(legacy))
 
@@ -162,11 +164,26 @@ def test_a_finetuning_that_leaves_the_network_unset_takes_its_pretrainings(
     config = {**tiny_run, "epochs": 1, "regime": "finetune", "pretrained": str(made.out_dir)}
     finetune.run(ctx, snapshot=snapshot, config=config)
     network = json.loads((ctx.out_dir / "run.json").read_text())["network"]
-    assert (network["encoder_norm"], network["mask_clouds"]) == ("group", False)
+    assert (network["encoder_norm"], network["mask_clouds"], network["pixel_skip"]) == (
+        "group", False, False,
+    )  # fmt: skip
     scratch = make_context("scratch")
     finetune.run(scratch, snapshot=snapshot, config={**tiny_run, "epochs": 1})
     network = json.loads((scratch.out_dir / "run.json").read_text())["network"]
     assert (network["encoder_norm"], network["mask_clouds"]) == ("batch", True)
+
+
+def test_a_finetuning_keeps_its_pretrainings_pixel_skip(
+    snapshot: Path, make_context, tiny_run: dict
+) -> None:
+    """The skip's weights come with the encoder: a fine-tuning that leaves the setting unset
+    builds the network it loads them into."""
+    made = make_context("skip-pretrain")
+    pretrain.run(made, snapshot=snapshot, config={**tiny_run, "epochs": 1, "pixel_skip": True})
+    ctx = make_context("ft-of-skip")
+    config = {**tiny_run, "epochs": 1, "regime": "frozen", "pretrained": str(made.out_dir)}
+    finetune.run(ctx, snapshot=snapshot, config=config)
+    assert json.loads((ctx.out_dir / "run.json").read_text())["network"]["pixel_skip"] is True
 
 
 @pytest.mark.parametrize("key", ["patch_size", "val_size"])
