@@ -1,4 +1,4 @@
-"""bench/bench_parcel_seasons.py: a parcel's season read from its clear dates only."""
+"""bench/parcel_seasons.py: a parcel's season read from its clear dates only."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from ml.data.store import S2_BANDS, PatchData, write_patch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 spec = importlib.util.spec_from_file_location(
-    "bench_parcel_seasons", ROOT / "bench" / "bench_parcel_seasons.py"
+    "parcel_seasons", ROOT / "bench" / "parcel_seasons.py"
 )
-bench_parcel_seasons = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = bench_parcel_seasons  # its dataclass looks its module up
-spec.loader.exec_module(bench_parcel_seasons)
+parcel_seasons = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = parcel_seasons  # its dataclass looks its module up
+spec.loader.exec_module(parcel_seasons)
 
 GREEN_UP, SENESCENCE = 120, 230
 DATES = [date(2024, 1, 5) + timedelta(days=12 * k) for k in range(30)]  # days 5, 17, ... 353
@@ -51,6 +51,6 @@ def _patch(folder: Path, cloudy_date: int | None) -> np.ndarray:
 def test_a_parcels_season_is_read_from_its_clear_dates(tmp_path: Path, cloudy_date) -> None:
     """A cloud flagged in the season would otherwise end it at the cloud (about day 215)."""
     crop = _patch(tmp_path / "p", cloudy_date)
-    green_up, senescence = bench_parcel_seasons.mean_ndvi_season(tmp_path / "p", crop)
+    green_up, senescence = parcel_seasons.mean_ndvi_season(tmp_path / "p", crop)
     assert abs(green_up - GREEN_UP) <= 5
     assert abs(senescence - SENESCENCE) <= 5

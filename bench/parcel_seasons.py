@@ -10,7 +10,7 @@ senescence where the curve crosses half-way between its low and its peak, and th
 season's length between them, which a region's timing shift does not change), and for
 each run the share of its pixels named right and the share taken for ``--other``:
 
-    .venv/bin/python bench/bench_parcel_seasons.py DIR rf-100-s3 ubarn-scratch-100-s3 \
+    .venv/bin/python bench/parcel_seasons.py DIR rf-100-s3 ubarn-scratch-100-s3 \
         --code 12 --other 9
 
 ``DIR`` is a work folder kept by ``bench_experiment.py --keep``, whose runs have been

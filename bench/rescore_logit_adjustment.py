@@ -10,7 +10,7 @@ and every strength of ``TAUS`` under each prior, is scored on the whole validati
 labels. Prints one table per run, the candidate validation picks under each prior, and the
 per-class F1 that the crops' prior changes most on the true labels.
 
-    .venv/bin/python bench/bench_logit_adjustment.py WORKDIR [--runs NAME,...] [--threads 2]
+    .venv/bin/python bench/rescore_logit_adjustment.py WORKDIR [--runs NAME,...] [--threads 2]
 """
 
 from __future__ import annotations
