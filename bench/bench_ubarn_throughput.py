@@ -2,16 +2,17 @@
 
 Each preset's network as it trains (``ml.train.config.PRESETS``: tiny and small with
 BatchNorm reading each pixel's clear dates, paper with GroupNorm reading every date;
-``--encoder-norm`` and ``--mask-clouds/--every-date`` override them), on random inputs of
-the shapes the presets are benchmarked on (tiny and small: 32×32 crops, paper: 64×64
-crops; T dates, 20 % of each pixel's dates cloudy; batch 2 for training as in the paper).
+``--encoder-norm``, ``--mask-clouds/--every-date`` and ``--pixel-skip`` override them), on
+random inputs of the shapes the presets are benchmarked on (tiny and small: 32×32 crops,
+paper: 64×64 crops; T dates, 20 % of each pixel's dates cloudy; batch 2 for training as in
+the paper).
 Inference is the segmentation model (encoder + attention pooling + classifier) in eval
 mode without gradients, one patch per call as in map production; a training step is
 forward + backward + Adam on the fine-tuning loss. CPU always; CUDA too when present (bf16
 autocast, as the trainers use it).
 
     python bench/bench_ubarn_throughput.py [--dates 30] [--repeats 2] [--threads 1]
-        [--presets tiny small paper] [--encoder-norm group] [--every-date]
+        [--presets tiny small paper] [--encoder-norm group] [--every-date] [--pixel-skip]
 
 One CPU thread by default: on a small machine shared with other work, two threads
 contend and run several times slower than one. The paper config on a CPU takes a few
@@ -60,7 +61,7 @@ def bench(
     size: str, device: torch.device, dates: int, repeats: int, **settings: Any
 ) -> dict[str, Any]:
     """Inference pixels/s and seconds per training step for one preset on one device;
-    ``settings`` (``mask_clouds``, ``encoder_norm``) replace the preset's."""
+    ``settings`` (``NETWORK_SETTINGS``) replace the preset's."""
     torch.manual_seed(0)
     side = CROPS[size]
     network = replace(PRESETS[size], **settings).network
@@ -94,7 +95,8 @@ def bench(
         "pixels_per_s": side * side / infer_s,
         "step_s": step_s,
         "side": side,
-        "network": f"{network.encoder_norm}, {DATES_READ[network.mask_clouds]}",
+        "network": f"{network.encoder_norm}, {DATES_READ[network.mask_clouds]}"
+        + (", pixel skip" if network.pixel_skip else ""),
     }
 
 
@@ -109,6 +111,7 @@ def main() -> None:
     dates_read = parser.add_mutually_exclusive_group()  # neither: the preset's
     dates_read.add_argument("--mask-clouds", action="store_true", default=None)
     dates_read.add_argument("--every-date", dest="mask_clouds", action="store_false")
+    parser.add_argument("--pixel-skip", action="store_true", default=None)
     args = parser.parse_args()
     settings = {
         key: getattr(args, key) for key in NETWORK_SETTINGS if getattr(args, key) is not None
@@ -118,7 +121,7 @@ def main() -> None:
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     header = (
-        f"{'preset':<6} {'network':<24} {'device':<6} {'encoder params':>14} {'input (T×H×W)':>14} "
+        f"{'preset':<6} {'network':<32} {'device':<6} {'encoder params':>14} {'input (T×H×W)':>14} "
         f"{'infer s/patch':>13} {'infer px/s':>11} {'train s/step (B=2)':>18}"
     )
     print(f"U-BARN throughput, T = {args.dates}, CPU threads = {args.threads}")
@@ -129,7 +132,7 @@ def main() -> None:
             r = bench(size, device, args.dates, args.repeats, **settings)
             shape = f"{args.dates}×{r['side']}×{r['side']}"
             print(
-                f"{size:<6} {r['network']:<24} {device.type:<6} {r['params']:>14,} {shape:>14} "
+                f"{size:<6} {r['network']:<32} {device.type:<6} {r['params']:>14,} {shape:>14} "
                 f"{r['infer_s']:>13.3f} {r['pixels_per_s']:>11,.0f} {r['step_s']:>18.3f}"
             )
 
