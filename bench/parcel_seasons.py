@@ -2,7 +2,7 @@
 called it.
 
 A class's F1 on the benchmark's test split is decided by a few parcels (tubers / roots:
-27 pieces, 12 of over 200 pixels), so a per-class score does not say *which* parcels a run
+27 pieces, 12 of at least 100 pixels), so a per-class score does not say *which* parcels a run
 loses, nor why. For every connected piece of the class in the true test labels (at least
 ``--min-pixels``), this prints its size, its season read from its mean NDVI (each pixel's
 clear dates gap-filled daily as OSO's forest does, ``ml.gapfill``; green-up and
