@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from ml.data.snapshot import TrainingSet
-from ml.data.store import read_label, read_patch
+from ml.data.store import PatchData, read_label, read_patch
 from ml.gapfill import gapfill, to_days
 
 
@@ -47,9 +47,8 @@ class Parcel:
         return self.senescence - self.green_up
 
 
-def mean_ndvi_season(patch_dir: Path, mask: np.ndarray) -> tuple[int, int]:
+def mean_ndvi_season(data: PatchData, mask: np.ndarray) -> tuple[int, int]:
     """(green-up, senescence) days of the year of the masked pixels' mean gap-filled NDVI."""
-    data = read_patch(patch_dir, mmap=False)
     red = data.series[:, data.bands.index("B4"), mask].astype(np.float32)
     nir = data.series[:, data.bands.index("B8"), mask].astype(np.float32)
     ndvi = ((nir - red) / np.maximum(nir + red, 1.0)).T[..., None]  # (N, T, 1)
@@ -66,20 +65,23 @@ def mean_ndvi_season(patch_dir: Path, mask: np.ndarray) -> tuple[int, int]:
 def parcels(folder: Path, runs: list[str], code: int, other: int, min_pixels: int) -> list[Parcel]:
     """Every piece of class ``code`` in the test split's true labels, in snapshot order."""
     test = TrainingSet.load(folder / "data" / "snapshot-reference.json").split("test")
-    predicted = {run: np.load(folder / "reference" / run / "predictions.npz") for run in runs}
+    # an npz entry is read from disk again on every access: read each run's once
+    predicted = {run: np.load(folder / "reference" / run / "predictions.npz")["y_pred"]
+                 for run in runs}  # fmt: skip
     found, start = [], 0
     for patch in test:
         truth = read_label(patch.label)
         size = truth.size
-        calls = {run: p["y_pred"][start : start + size].reshape(truth.shape)
+        calls = {run: p[start : start + size].reshape(truth.shape)
                  for run, p in predicted.items()}  # fmt: skip
         start += size
         pieces, count = ndimage.label(truth == code)
+        data = read_patch(patch.dir) if count else None
         for piece in range(1, count + 1):
             mask = pieces == piece
             if mask.sum() < min_pixels:
                 continue
-            green_up, senescence = mean_ndvi_season(patch.dir, mask)
+            green_up, senescence = mean_ndvi_season(data, mask)
             found.append(Parcel(
                 patch.id, int(mask.sum()), green_up, senescence,
                 right={run: float((c[mask] == code).mean()) for run, c in calls.items()},

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rasterio.transform import from_origin
 
-from ml.data.store import S2_BANDS, PatchData, write_patch
+from ml.data.store import S2_BANDS, PatchData, read_patch, write_patch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -51,6 +51,6 @@ def _patch(folder: Path, cloudy_date: int | None) -> np.ndarray:
 def test_a_parcels_season_is_read_from_its_clear_dates(tmp_path: Path, cloudy_date) -> None:
     """A cloud flagged in the season would otherwise end it at the cloud (about day 215)."""
     crop = _patch(tmp_path / "p", cloudy_date)
-    green_up, senescence = parcel_seasons.mean_ndvi_season(tmp_path / "p", crop)
+    green_up, senescence = parcel_seasons.mean_ndvi_season(read_patch(tmp_path / "p"), crop)
     assert abs(green_up - GREEN_UP) <= 5
     assert abs(senescence - SENESCENCE) <= 5
