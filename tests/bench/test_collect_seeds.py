@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))  # as when run as a script: it imports bench_experiment
-spec = importlib.util.spec_from_file_location("collect_seeds", ROOT / "bench" / "collect_seeds.py")
-collect_seeds = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(collect_seeds)
+from tests.bench_scripts import load_bench_script
+
+collect_seeds = load_bench_script("collect_seeds")
 
 
 def _run(folder: Path, name: str, seed: int, mean_f1: float, rice_f1: float) -> None:

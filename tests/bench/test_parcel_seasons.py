@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,15 +10,9 @@ import pytest
 from rasterio.transform import from_origin
 
 from ml.data.store import S2_BANDS, PatchData, read_patch, write_patch
+from tests.bench_scripts import load_bench_script
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-spec = importlib.util.spec_from_file_location(
-    "parcel_seasons", ROOT / "bench" / "parcel_seasons.py"
-)
-parcel_seasons = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = parcel_seasons  # its dataclass looks its module up
-spec.loader.exec_module(parcel_seasons)
+parcel_seasons = load_bench_script("parcel_seasons")
 
 GREEN_UP, SENESCENCE = 120, 230
 DATES = [date(2024, 1, 5) + timedelta(days=12 * k) for k in range(30)]  # days 5, 17, ... 353

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location(
-    "bench_ubarn_throughput", ROOT / "bench" / "bench_ubarn_throughput.py"
-)
-bench_ubarn_throughput = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_ubarn_throughput)
+from tests.bench_scripts import load_bench_script
+
+bench_ubarn_throughput = load_bench_script("bench_ubarn_throughput")
 
 
 @pytest.mark.parametrize(
